@@ -1,0 +1,338 @@
+"""The team's configuration: `config.toml` loaded into validated models.
+
+Every key is checked: an unknown key, a wrong type or a bad value becomes a
+`ConfigError` listing each problem with its key path and line. Secrets never
+live here; the Slack token comes from the environment (`SLACK_BOT_TOKEN`).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from bot.keylines import key_lines, line_of
+from bot.languages import ISO_639_1
+
+DEFAULT_SLACK_API_URL = "https://slack.com/api/"
+DATABASE_URL_ENV = "NORMWATCH_DATABASE_URL"
+SLACK_TOKEN_ENV = "SLACK_BOT_TOKEN"
+BUILTIN_STATE_GROUP = "state"
+
+_DURATION = re.compile(r"(\d+)\s*([smhdw])")
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+def parse_duration(value: object) -> int:
+    """Seconds from `90`, `"90s"`, `"10m"`, `"1h30m"` or `"7d"`."""
+    if isinstance(value, bool):
+        raise ValueError("expected a duration like '10m' or '7d', got a boolean")
+    if isinstance(value, int):
+        if value < 0:
+            raise ValueError("a duration cannot be negative")
+        return value
+    if not isinstance(value, str):
+        raise ValueError(f"expected a duration like '10m' or '7d', got {value!r}")
+    text = value.strip().lower()
+    if text == "0":
+        return 0
+    pos, total = 0, 0
+    for match in _DURATION.finditer(text):
+        if text[pos : match.start()].strip():
+            break
+        total += int(match.group(1)) * _UNITS[match.group(2)]
+        pos = match.end()
+    if pos == 0 or text[pos:].strip():
+        raise ValueError(
+            f"{value!r} is not a duration; write e.g. '90s', '10m', '2h' or '7d'"
+        )
+    return total
+
+
+Duration = Annotated[int, BeforeValidator(parse_duration)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _check_language(code: str) -> str:
+    if code not in ISO_639_1:
+        raise ValueError(
+            f"{code!r} is not an ISO 639-1 language code (e.g. 'lt', 'el')"
+        )
+    return code
+
+
+TermsByLanguage = dict[str, list[str]]
+
+
+class General(_Strict):
+    timezone: str = "UTC"
+    interval: Duration = 600
+    alert_max_age: Duration = 7 * 86400
+    tick: Duration = 30
+    contact: str = ""
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"{value!r} is not a time zone; use a name like 'Europe/Vilnius'"
+            ) from None
+        return value
+
+    @field_validator("interval", "tick")
+    @classmethod
+    def _positive(cls, value: int) -> int:
+        if value < 1:
+            raise ValueError("must be at least 1 second")
+        return value
+
+
+class Storage(_Strict):
+    url: str = ""
+
+
+class Slack(_Strict):
+    channel: str = ""
+    api_url: str = DEFAULT_SLACK_API_URL
+    unfurl_links: bool = False
+
+    @field_validator("api_url")
+    @classmethod
+    def _http(cls, value: str) -> str:
+        if not re.match(r"https?://[^/\s]+", value):
+            raise ValueError(f"{value!r} is not an http(s) URL")
+        return value if value.endswith("/") else value + "/"
+
+
+class State(_Strict):
+    name: str
+    terms: TermsByLanguage = Field(default_factory=dict)
+
+    @field_validator("terms")
+    @classmethod
+    def _languages(cls, value: TermsByLanguage) -> TermsByLanguage:
+        for code in value:
+            _check_language(code)
+        return value
+
+
+class Feed(_Strict):
+    name: str = Field(min_length=1)
+    url: str
+    language: str
+    state: str | None = None
+    kind: Literal["news", "parliament"] = "news"
+    interval: Duration | None = None
+
+    @field_validator("url")
+    @classmethod
+    def _http(cls, value: str) -> str:
+        if not re.match(r"https?://[^/\s]+", value):
+            raise ValueError(f"{value!r} is not an http(s) URL")
+        return value
+
+    @field_validator("language")
+    @classmethod
+    def _language(cls, value: str) -> str:
+        return _check_language(value)
+
+    @field_validator("interval")
+    @classmethod
+    def _positive(cls, value: int | None) -> int | None:
+        if value is not None and value < 1:
+            raise ValueError("must be at least 1 second")
+        return value
+
+
+class Rule(_Strict):
+    id: str = Field(pattern=r"^[a-z0-9_][a-z0-9_\-]*$")
+    topic: str = Field(min_length=1)
+    severity: Literal["low", "medium", "high"] = "medium"
+    all: list[str] = Field(default_factory=list)
+    any: list[str] = Field(default_factory=list)
+    none: list[str] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _needs_a_positive(self) -> Rule:
+        if not self.all and not self.any:
+            raise ValueError("a rule needs at least one group in `all` or `any`")
+        return self
+
+
+class Config(_Strict):
+    normwatch: General = Field(default_factory=General)
+    storage: Storage = Field(default_factory=Storage)
+    slack: Slack = Field(default_factory=Slack)
+    states: dict[str, State] = Field(default_factory=dict)
+    groups: dict[str, TermsByLanguage] = Field(default_factory=dict)
+    feeds: list[Feed] = Field(default_factory=list)
+    rules: list[Rule] = Field(default_factory=list)
+
+    @field_validator("states")
+    @classmethod
+    def _state_codes(cls, value: dict[str, State]) -> dict[str, State]:
+        for code in value:
+            if not re.fullmatch(r"[A-Z]{2}", code):
+                raise ValueError(f"{code!r} is not an ISO 3166 alpha-2 code like 'LT'")
+        return value
+
+    @field_validator("groups")
+    @classmethod
+    def _group_languages(
+        cls, value: dict[str, TermsByLanguage]
+    ) -> dict[str, TermsByLanguage]:
+        for name, terms in value.items():
+            if name == BUILTIN_STATE_GROUP:
+                raise ValueError(
+                    f"group name {name!r} is reserved: it means the names of [states]"
+                )
+            for code in terms:
+                _check_language(code)
+        return value
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with the config file."""
+
+    key: str
+    line: int | None
+    message: str
+
+    def __str__(self) -> str:
+        where = f"line {self.line}: " if self.line else ""
+        return (
+            f"{where}{self.key}: {self.message}"
+            if self.key
+            else f"{where}{self.message}"
+        )
+
+
+class ConfigError(Exception):
+    """The config file is missing, not TOML, or has bad keys or values."""
+
+    def __init__(self, path: Path, problems: list[Problem]) -> None:
+        self.path = path
+        self.problems = problems
+        lines = "\n".join(f"  {p}" for p in problems)
+        super().__init__(f"config: {path}: {len(problems)} problem(s)\n{lines}")
+
+
+def _dotted(path: tuple[str | int, ...]) -> str:
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else part)
+    return out
+
+
+def _cross_checks(config: Config) -> list[tuple[tuple[str | int, ...], str]]:
+    """Checks that span several tables: references between feeds, states and rules."""
+    problems: list[tuple[tuple[str | int, ...], str]] = []
+    known_groups = {*config.groups, BUILTIN_STATE_GROUP}
+    for i, feed in enumerate(config.feeds):
+        if feed.state is not None and feed.state not in config.states:
+            defined = ", ".join(sorted(config.states)) or "none"
+            problems.append(
+                (
+                    ("feeds", i, "state"),
+                    f"{feed.state!r} is not a state defined under [states] (defined: {defined})",
+                )
+            )
+    seen_urls: dict[str, int] = {}
+    for i, feed in enumerate(config.feeds):
+        if feed.url in seen_urls:
+            problems.append(
+                (("feeds", i, "url"), f"duplicate of feeds[{seen_urls[feed.url]}]")
+            )
+        seen_urls.setdefault(feed.url, i)
+    seen_rules: set[str] = set()
+    for i, rule in enumerate(config.rules):
+        if rule.id in seen_rules:
+            problems.append((("rules", i, "id"), f"rule id {rule.id!r} is used twice"))
+        seen_rules.add(rule.id)
+        for field in ("all", "any", "none"):
+            for j, ref in enumerate(getattr(rule, field)):
+                for name in ref.split("|"):
+                    if name.strip() not in known_groups:
+                        problems.append(
+                            (
+                                ("rules", i, field, j),
+                                f"unknown group {name.strip()!r}; define it under [groups.{name.strip()}]",
+                            )
+                        )
+    return problems
+
+
+def parse_config(text: str, path: Path) -> Config:
+    """Validate TOML text; raise ConfigError naming every problem."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(path, [Problem("", None, f"not valid TOML: {exc}")]) from None
+    lines = key_lines(text)
+    try:
+        config = Config.model_validate(data)
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors():
+            loc = tuple(error["loc"])
+            message = error["msg"].removeprefix("Value error, ")
+            if error["type"] == "extra_forbidden":
+                message = "unknown key" + (
+                    " (the Slack token comes from the SLACK_BOT_TOKEN environment variable)"
+                    if loc[-1] in {"token", "bot_token"}
+                    else ""
+                )
+            problems.append(Problem(_dotted(loc), line_of(lines, loc), message))
+        raise ConfigError(path, problems) from None
+    cross = _cross_checks(config)
+    if cross:
+        raise ConfigError(
+            path,
+            [Problem(_dotted(loc), line_of(lines, loc), msg) for loc, msg in cross],
+        )
+    return config
+
+
+def load_config(path: Path) -> Config:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(
+            path, [Problem("", None, "file not found; pass --config PATH")]
+        ) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(path, [Problem("", None, f"cannot read: {exc}")]) from None
+    return parse_config(text, path)
+
+
+def database_url(config: Config, config_path: Path) -> str:
+    """The environment wins over the file; the default is a SQLite file beside the config."""
+    url = os.environ.get(DATABASE_URL_ENV) or config.storage.url
+    if url:
+        return url
+    return f"sqlite:///{config_path.resolve().parent / 'normwatch.db'}"
+
+
+def slack_token() -> str | None:
+    return os.environ.get(SLACK_TOKEN_ENV) or None

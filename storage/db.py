@@ -1,0 +1,118 @@
+"""Engine and session setup for SQLite (default) and PostgreSQL, and migrations."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config as AlembicConfig
+from sqlalchemy import Engine, create_engine, event, inspect
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
+
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+
+
+class StorageError(Exception):
+    """The database cannot be reached or used; the message says which and why."""
+
+
+def normalize_url(url: str) -> str:
+    """Pick psycopg 3 for plain `postgresql://` URLs (SQLAlchemy would pick psycopg2)."""
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def redact(url: str) -> str:
+    """The URL with its password hidden, for logs and error messages."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "<unparseable database URL>"
+
+
+def _sqlite_pragmas(dbapi_connection: sqlite3.Connection, _: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    # WAL lets the CLI read while the bot writes; busy_timeout waits for a lock
+    # instead of failing at once; foreign keys are off by default in SQLite.
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.close()
+
+
+def make_engine(url: str) -> Engine:
+    url = normalize_url(url)
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise StorageError(f"storage: {url!r} is not a database URL") from None
+    if parsed.get_backend_name() not in {"sqlite", "postgresql"}:
+        raise StorageError(
+            f"storage: {redact(url)}: only sqlite:/// and postgresql:// URLs are supported"
+        )
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url)
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    return create_engine(url, pool_pre_ping=True)
+
+
+def session_factory(engine: Engine) -> sessionmaker[Session]:
+    return sessionmaker(engine, expire_on_commit=False)
+
+
+@contextmanager
+def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
+    """One unit of work: commit on success, roll back on any error."""
+    with factory() as session, session.begin():
+        yield session
+
+
+def _alembic_config(engine: Engine) -> AlembicConfig:
+    cfg = AlembicConfig()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    cfg.attributes["engine"] = engine
+    return cfg
+
+
+def upgrade(engine: Engine, revision: str = "head") -> None:
+    """Apply Alembic migrations up to `revision`."""
+    try:
+        command.upgrade(_alembic_config(engine), revision)
+    except SQLAlchemyError as exc:
+        raise StorageError(
+            f"storage: {redact(str(engine.url))}: migration failed: {exc}"
+        ) from exc
+
+
+def current_revision(engine: Engine) -> str | None:
+    from alembic.runtime.migration import MigrationContext
+
+    with engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()
+
+
+def has_tables(engine: Engine) -> bool:
+    return "items" in inspect(engine).get_table_names()
+
+
+def check_connection(engine: Engine) -> None:
+    """Fail early with one clear line when the database is unreachable."""
+    try:
+        with engine.connect():
+            pass
+    except SQLAlchemyError as exc:
+        reason = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
+        raise StorageError(
+            f"storage: cannot connect to {redact(str(engine.url))}: {reason}"
+        ) from None
