@@ -1,0 +1,148 @@
+"""Rendering an alert as Slack Block Kit plus a plain-text fallback. Pure.
+
+Feed text is untrusted: it is escaped for mrkdwn (`&`, `<`, `>`), so nothing a
+feed says can ping (`<!channel>`, `<@U…>`), link (`<url|label>`) or add
+markup that Slack would act on. Text is cut to Block Kit's limits with an
+ellipsis, so Slack never rejects an alert for its size.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote, urlsplit
+from zoneinfo import ZoneInfo
+
+from storage.outbox import PendingAlert
+
+HEADER_MAX = 150
+SECTION_MAX = 3000
+FALLBACK_MAX = 3000
+
+TOPIC_WORDS = {
+    "ccm_withdrawal": "Leaving the Convention on Cluster Munitions",
+    "ottawa_withdrawal": "Leaving the Mine Ban Treaty",
+    "cluster_use": "Use of cluster munitions",
+    "cluster_acquisition": "Buying, making, moving or stockpiling cluster munitions",
+    "cluster_assistance": "Helping others with cluster munitions",
+    "mine_use": "Anti-personnel mines: use or acquisition",
+}
+
+
+def escape(text: str) -> str:
+    """Make feed text inert in Slack mrkdwn."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def cut(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def safe_url(url: str | None) -> str | None:
+    """An http(s) URL that cannot break out of `<url|label>`, or None."""
+    if not url:
+        return None
+    try:
+        scheme = urlsplit(url).scheme.lower()
+    except ValueError:
+        return None
+    if scheme not in {"http", "https"}:
+        return None
+    return quote(url, safe=":/?#[]@!$&'()*+,;=%~-._")
+
+
+def flag(code: str | None) -> str:
+    if not code or len(code) != 2 or not code.isalpha():
+        return ""
+    return "".join(chr(0x1F1E6 + ord(c) - ord("A")) for c in code.upper())
+
+
+def topic_words(topic: str) -> str:
+    return TOPIC_WORDS.get(topic, topic.replace("_", " ").capitalize())
+
+
+def _bold_terms(escaped: str, terms: list[str]) -> str:
+    wanted = sorted({escape(t) for t in terms if t.strip()}, key=len, reverse=True)
+    if not wanted:
+        return escaped
+    pattern = re.compile("|".join(re.escape(t) for t in wanted))
+    # Formatting characters inside a bolded term would end the bold early.
+    return pattern.sub(lambda m: "*" + m.group().replace("*", "") + "*", escaped)
+
+
+@dataclass(frozen=True)
+class RenderedAlert:
+    text: str
+    blocks: list[dict[str, Any]]
+
+
+def render_alert(
+    alert: PendingAlert, *, states: dict[str, str], timezone: str = "UTC"
+) -> RenderedAlert:
+    first = alert.hits[0]
+    state_name = states.get(first.state or "", first.state or "Unknown state")
+    topics = list(dict.fromkeys(topic_words(h.topic) for h in alert.hits))
+    header = cut(
+        " ".join(p for p in (flag(first.state), f"{state_name} · {topics[0]}") if p),
+        HEADER_MAX,
+    )
+    title = escape(alert.title or "(untitled)")
+    url = safe_url(alert.url)
+    title_line = f"*<{url}|{cut(title, 500)}>*" if url else f"*{cut(title, 500)}*"
+    when = ""
+    if alert.published_at:
+        local = alert.published_at.astimezone(ZoneInfo(timezone))
+        when = local.strftime("%d %b %Y %H:%M %Z")
+    meta = " · ".join(
+        p for p in (escape(alert.feed), (alert.language or "").upper(), when) if p
+    )
+    terms = list(dict.fromkeys(t for h in alert.hits for t in h.matched))
+    blocks: list[dict[str, Any]] = [
+        {
+            "type": "header",
+            "text": {"type": "plain_text", "text": header, "emoji": True},
+        },
+        {
+            "type": "section",
+            "text": {
+                "type": "mrkdwn",
+                "text": cut(f"{title_line}\n{meta}", SECTION_MAX),
+            },
+        },
+    ]
+    snippet = first.snippet
+    if snippet:
+        body = _bold_terms(escape(cut(snippet, 1000)), terms)
+        blocks.append(
+            {
+                "type": "section",
+                "text": {"type": "mrkdwn", "text": cut(body, SECTION_MAX)},
+            }
+        )
+    rules = ", ".join(dict.fromkeys(h.rule for h in alert.hits))
+    context = f"Rule: {escape(rules)} · Matched: {escape(', '.join(terms))}"
+    if len(topics) > 1:
+        context += f" · Also: {escape('; '.join(topics[1:]))}"
+    blocks.append(
+        {
+            "type": "context",
+            "elements": [{"type": "mrkdwn", "text": cut(context, SECTION_MAX)}],
+        }
+    )
+    fallback = f"{state_name}: {topics[0]} — {title}"
+    if url:
+        fallback += f" {url}"
+    return RenderedAlert(text=cut(fallback, FALLBACK_MAX), blocks=blocks)
+
+
+def render_console(alert: PendingAlert, *, states: dict[str, str]) -> str:
+    """The same alert as plain lines for the terminal (no Slack token configured)."""
+    first = alert.hits[0]
+    state_name = states.get(first.state or "", first.state or "?")
+    terms = ", ".join(dict.fromkeys(t for h in alert.hits for t in h.matched))
+    return (
+        f"ALERT [{state_name}] {topic_words(first.topic)}\n"
+        f"  {alert.title}\n  {alert.url or '(no link)'}\n"
+        f"  feed: {alert.feed} · rule: {', '.join(h.rule for h in alert.hits)} · matched: {terms}"
+    )

@@ -1,0 +1,61 @@
+"""Folding text so that one spelling rule fits nine languages.
+
+Text and terms go through the same `fold`: NFKC, case folding, accents and
+other marks stripped, and a few letters that have no decomposition mapped by
+hand. The result is deliberately lossy so that a term written with or without
+diacritics finds both spellings:
+
+- Turkish: İ, I, ı and i all fold to `i` (so `TÜRKİYE`, `Türkiye` and
+  `turkiye` agree, and all-caps headlines match);
+- Greek: tonos and dialytika go, final sigma becomes σ;
+- Romanian: ş/ș and ţ/ț (cedilla and comma below) both become s and t;
+- ł→l, ø→o, đ→d, æ→ae, œ→oe, ß→ss.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+_EXTRA = str.maketrans(
+    {
+        "ł": "l",
+        "ı": "i",
+        "ø": "o",
+        "đ": "d",
+        "ð": "d",
+        "æ": "ae",
+        "œ": "oe",
+        "ħ": "h",
+        "ŀ": "l",
+    }
+)
+
+# A word: letters and digits, with the combining marks that may follow them.
+# Apostrophes and hyphens split words (Türkiye'nin -> Türkiye, nin).
+WORD = re.compile(r"(?:[^\W_][\u0300-\u036f]*)+")
+
+
+def fold(text: str) -> str:
+    """The matching key of `text` (a word or a whole string)."""
+    text = unicodedata.normalize("NFKC", text).casefold()
+    decomposed = unicodedata.normalize("NFD", text)
+    stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return stripped.translate(_EXTRA)
+
+
+@dataclass(frozen=True)
+class Token:
+    key: str  # folded
+    start: int  # offsets into the original text
+    end: int
+
+
+def tokens(text: str) -> Iterator[Token]:
+    for match in WORD.finditer(text):
+        key = fold(match.group())
+        # NFKC can turn one character into several words' worth (rare ligatures);
+        # keep the token whole, the key is what matters.
+        yield Token(key.replace(" ", ""), match.start(), match.end())

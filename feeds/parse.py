@@ -1,0 +1,110 @@
+"""Feed bytes to normalized entries, with feedparser doing the XML.
+
+feedparser gets the raw bytes and the response headers, so it decides the
+character set from Content-Type and the XML declaration (Polish ISO-8859-2,
+Greek ISO-8859-7 and friends come out right). Feed text becomes plain text
+here; nothing downstream sees markup.
+"""
+
+from __future__ import annotations
+
+import calendar
+import hashlib
+import io
+from datetime import UTC, datetime
+from typing import Any
+
+import feedparser
+
+from feeds.canonical import canonical_url
+from feeds.entry import Entry, ParsedFeed
+from feeds.text import plain_text
+
+
+class ParseError(Exception):
+    """The body is not a feed we can read; the message says why."""
+
+
+def _date(entry: Any) -> datetime | None:
+    for key in ("published_parsed", "updated_parsed", "created_parsed"):
+        value = entry.get(key)
+        if value:
+            try:
+                # feedparser's 9-tuples are UTC; timegm, never mktime (local time).
+                return datetime.fromtimestamp(calendar.timegm(value), UTC)
+            except (OverflowError, ValueError, TypeError):
+                continue
+    return None
+
+
+def _language(entry: Any, feed_language: str | None, default: str | None) -> str | None:
+    for value in (entry.get("language"), feed_language, default):
+        if value:
+            return str(value).split("-")[0].split("_")[0].lower()[:8]
+    return None
+
+
+def _guid(entry: Any, link: str | None, title: str, published: datetime | None) -> str:
+    guid = entry.get("id") or link
+    if guid:
+        return str(guid).strip()[:2048]
+    stamp = published.isoformat() if published else ""
+    return "sha1:" + hashlib.sha1(f"{title}|{stamp}".encode()).hexdigest()
+
+
+def fingerprint(title: str, summary: str) -> str:
+    return hashlib.sha256(f"{title}\n{summary}".encode()).hexdigest()
+
+
+def parse_feed(
+    body: bytes,
+    *,
+    headers: dict[str, str] | None = None,
+    url: str = "",
+    fetched_at: datetime,
+    default_language: str | None = None,
+) -> ParsedFeed:
+    """Parse a feed body; raise ParseError when nothing usable is in it."""
+    response_headers = {k.lower(): v for k, v in (headers or {}).items()}
+    if url:
+        response_headers.setdefault("content-location", url)
+    # BytesIO: a bare str or bytes could be taken for a URL or a file name.
+    parsed = feedparser.parse(
+        io.BytesIO(body),
+        response_headers=response_headers,
+        sanitize_html=False,
+        resolve_relative_uris=False,
+    )
+    problem = parsed.get("bozo_exception") if parsed.get("bozo") else None
+    if problem is not None and not parsed.entries:
+        detail = str(problem).strip() or type(problem).__name__
+        raise ParseError(f"not a readable feed: {type(problem).__name__}: {detail}")
+    if not parsed.entries and not parsed.get("version") and not parsed.feed:
+        raise ParseError("not a feed (no RSS, Atom or RDF content found)")
+    feed_language = parsed.feed.get("language")
+    entries: list[Entry] = []
+    for raw in parsed.entries:
+        title = plain_text(raw.get("title"))
+        summary = plain_text(raw.get("summary") or raw.get("description"))
+        link = raw.get("link") or None
+        published = _date(raw)
+        entries.append(
+            Entry(
+                guid=_guid(raw, link, title, published),
+                url=link,
+                canonical_url=canonical_url(link),
+                title=title,
+                summary=summary,
+                language=_language(raw, feed_language, default_language),
+                published_at=published or fetched_at,
+                fingerprint=fingerprint(title, summary),
+            )
+        )
+    warning = None
+    if problem is not None:
+        warning = (
+            f"recovered from a malformed feed: {type(problem).__name__}: {problem}"
+        )
+    return ParsedFeed(
+        entries=entries, title=plain_text(parsed.feed.get("title")), warning=warning
+    )

@@ -1,0 +1,144 @@
+"""The archive: every item ever fetched, stored once; hits, stories and outbox rows.
+
+Inserts are idempotent (`ON CONFLICT DO NOTHING … RETURNING`): a repeated poll
+returns no new rows, so nothing downstream happens twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from feeds.entry import Entry
+from storage.dialect import insert_ignore
+from storage.models import Hit, Item, Outbox, Story
+
+
+@dataclass(frozen=True)
+class NewItem:
+    id: int
+    entry: Entry
+
+
+@dataclass(frozen=True)
+class HitRecord:
+    """What the matcher found, in storable form."""
+
+    rule: str
+    topic: str
+    severity: str
+    state: str | None
+    matched: list[dict[str, Any]]
+    snippet: str
+
+
+def insert_items(
+    session: Session, feed_id: int, entries: Sequence[Entry], *, fetched_at: datetime
+) -> list[NewItem]:
+    """Store entries not seen before for this feed; return only the new ones."""
+    if not entries:
+        return []
+    unique: dict[str, Entry] = {}
+    for entry in entries:  # a feed may repeat a guid within one document
+        unique.setdefault(entry.guid, entry)
+    rows = [
+        {
+            "feed_id": feed_id,
+            "guid": e.guid,
+            "url": e.url,
+            "canonical_url": e.canonical_url,
+            "title": e.title,
+            "summary": e.summary,
+            "language": e.language,
+            "published_at": e.published_at,
+            "fetched_at": fetched_at,
+            "fingerprint": e.fingerprint,
+        }
+        for e in unique.values()
+    ]
+    stmt = insert_ignore(session, Item, conflict=["feed_id", "guid"]).returning(
+        Item.id, Item.guid
+    )
+    new = (
+        session.execute(stmt, rows).all()
+        if len(rows) == 1
+        else _insert_each(session, stmt, rows)
+    )
+    return [NewItem(row_id, unique[guid]) for row_id, guid in new]
+
+
+def _insert_each(session: Session, stmt: Any, rows: list[dict[str, Any]]) -> list[Any]:
+    # RETURNING with executemany is not portable across drivers; one row per
+    # statement keeps "which rows were new" exact on both backends.
+    out: list[Any] = []
+    for row in rows:
+        out.extend(session.execute(stmt, row).all())
+    return out
+
+
+def story_for(session: Session, item_id: int, *, now: datetime) -> int:
+    """The story of an item: shared by items with the same canonical URL."""
+    item = session.get(Item, item_id)
+    if item is None:
+        raise LookupError(f"item {item_id} does not exist")
+    if item.story_id is not None:
+        return item.story_id
+    key = item.canonical_url or f"item:{item.feed_id}:{item.guid}"
+    session.execute(
+        insert_ignore(session, Story, conflict=["key"]),
+        {"key": key, "title": item.title, "first_seen_at": now},
+    )
+    story_id = session.scalar(select(Story.id).where(Story.key == key))
+    assert story_id is not None
+    item.story_id = story_id
+    return story_id
+
+
+def record_hits(
+    session: Session,
+    item_id: int,
+    hits: Sequence[HitRecord],
+    *,
+    now: datetime,
+    channel: str | None,
+    alertable: bool,
+) -> list[int]:
+    """Store hits and, when alertable, the story's outbox row, in the caller's transaction."""
+    if not hits:
+        return []
+    story_id = story_for(session, item_id, now=now)
+    stmt = insert_ignore(session, Hit, conflict=["item_id", "rule"]).returning(Hit.id)
+    new_ids: list[int] = []
+    for hit in hits:
+        row = {
+            "item_id": item_id,
+            "story_id": story_id,
+            "rule": hit.rule,
+            "topic": hit.topic,
+            "severity": hit.severity,
+            "state": hit.state,
+            "matched": hit.matched,
+            "snippet": hit.snippet,
+            "created_at": now,
+            "alertable": alertable,
+        }
+        new_ids.extend(session.scalars(stmt, row).all())
+    if alertable and new_ids and channel:
+        session.execute(
+            insert_ignore(session, Outbox, conflict=["story_id", "channel"]),
+            {
+                "story_id": story_id,
+                "hit_id": new_ids[0],
+                "channel": channel,
+                "status": "pending",
+                "attempts": 0,
+                "created_at": now,
+                "next_attempt_at": now,
+            },
+        )
+    return new_ids

@@ -1,0 +1,129 @@
+"""The `feeds` table: which feeds exist, when each is due, how its last fetch went."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.orm import Session
+
+from storage.models import Feed
+
+MAX_BACKOFF = timedelta(hours=6)
+
+
+@dataclass(frozen=True)
+class FeedSpec:
+    """A feed as the config describes it."""
+
+    url: str
+    name: str
+    kind: str
+    state: str | None
+    language: str
+
+
+def sync_feeds(session: Session, specs: Iterable[FeedSpec], now: datetime) -> None:
+    """Make the table agree with the config; machine state (etag, due time) is kept."""
+    existing = {f.url: f for f in session.scalars(select(Feed))}
+    for spec in specs:
+        feed = existing.get(spec.url)
+        if feed is None:
+            session.add(
+                Feed(
+                    url=spec.url,
+                    name=spec.name,
+                    kind=spec.kind,
+                    state=spec.state,
+                    language=spec.language,
+                    consecutive_failures=0,
+                    next_due_at=now,
+                )
+            )
+        else:
+            feed.name, feed.kind, feed.state, feed.language = (
+                spec.name,
+                spec.kind,
+                spec.state,
+                spec.language,
+            )
+
+
+def claim_due(
+    session: Session,
+    urls: Iterable[str],
+    *,
+    now: datetime,
+    owner: str,
+    lease: timedelta = timedelta(minutes=5),
+    limit: int = 500,
+) -> list[Feed]:
+    """Due feeds among `urls`, leased to `owner` so another instance skips them."""
+    wanted = list(urls)
+    if not wanted:
+        return []
+    query = (
+        select(Feed)
+        .where(Feed.url.in_(wanted))
+        .where(or_(Feed.next_due_at.is_(None), Feed.next_due_at <= now))
+        .where(or_(Feed.lease_until.is_(None), Feed.lease_until < now))
+        .order_by(Feed.next_due_at)
+        .limit(limit)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    feeds = list(session.scalars(query))
+    for feed in feeds:
+        feed.lease_owner, feed.lease_until = owner, now + lease
+    return feeds
+
+
+def backoff(failures: int, interval: timedelta) -> timedelta:
+    """Doubling wait after each consecutive failure, capped; never gives up."""
+    factor: int = 2 ** min(max(failures - 1, 0), 30)
+    return min(interval * factor, max(MAX_BACKOFF, interval))
+
+
+def record_fetch(
+    session: Session,
+    feed_id: int,
+    *,
+    now: datetime,
+    interval: timedelta,
+    http_status: int | None,
+    etag: str | None = None,
+    last_modified: str | None = None,
+    error: str | None = None,
+    retry_after: float | None = None,
+    rng: random.Random | None = None,
+) -> None:
+    """Store the outcome of a fetch and when the feed is due next; release its lease."""
+    feed = session.get(Feed, feed_id)
+    if feed is None:
+        return
+    jitter = interval.total_seconds() * 0.1 * (rng or random).random()
+    feed.last_fetched_at, feed.last_status = now, http_status
+    feed.lease_owner = feed.lease_until = None
+    if error is None:
+        feed.consecutive_failures, feed.last_error = 0, None
+        if etag is not None or last_modified is not None:
+            feed.etag, feed.last_modified = etag, last_modified
+        feed.next_due_at = now + interval + timedelta(seconds=jitter)
+        return
+    feed.consecutive_failures += 1
+    feed.last_error = error[:2000]
+    wait = backoff(feed.consecutive_failures, interval)
+    if retry_after:
+        wait = max(wait, timedelta(seconds=retry_after))
+    feed.next_due_at = now + wait + timedelta(seconds=jitter)
+
+
+def release_leases(session: Session, owner: str) -> None:
+    session.execute(
+        update(Feed)
+        .where(Feed.lease_owner == owner)
+        .values(lease_owner=None, lease_until=None)
+    )
