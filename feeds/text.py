@@ -1,49 +1,47 @@
-"""Feed text to plain text: markup removed, entities decoded, whitespace collapsed."""
+"""Feed text to plain text: markup removed, entities decoded, whitespace collapsed.
+
+Only real HTML goes: tags whose name is an HTML element, comments, and the
+content of script and style. Anything else in angle brackets (`<!channel>`,
+`<@U123>`, `<http://x|y>`) is text that a feed wrote, and stays text, so the
+Slack renderer can show it escaped instead of silently dropping it.
+"""
 
 from __future__ import annotations
 
+import html
 import re
 import unicodedata
-from html.parser import HTMLParser
 
+_ELEMENTS = frozenset(
+    ["a", "abbr", "address", "area", "article", "aside", "audio", "b", "base", "bdi", "bdo", "blockquote", "body", "br", "button", "canvas", "caption", "center", "cite", "code", "col", "colgroup", "data", "datalist", "dd", "del", "details", "dfn", "dialog", "div", "dl", "dt", "em", "embed", "fieldset", "figcaption", "figure", "font", "footer", "form", "h1", "h2", "h3", "h4", "h5", "h6", "head", "header", "hgroup", "hr", "html", "i", "iframe", "img", "input", "ins", "kbd", "label", "legend", "li", "link", "main", "map", "mark", "menu", "meta", "meter", "nav", "noscript", "object", "ol", "optgroup", "option", "output", "p", "param", "picture", "pre", "progress", "q", "rp", "rt", "ruby", "s", "samp", "section", "select", "small", "source", "span", "strike", "strong", "sub", "summary", "sup", "table", "tbody", "td", "template", "textarea", "tfoot", "th", "thead", "time", "title", "tr", "track", "tt", "u", "ul", "var", "video", "wbr", "svg", "path", "g"]
+)
+_BLOCKS = frozenset(
+    ["p", "br", "div", "li", "tr", "td", "th", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "hr", "dt", "dd"]
+)
+_SCRIPT = re.compile(r"<(script|style)\b[^>]*>.*?</\1\s*>", re.IGNORECASE | re.DOTALL)
+_COMMENT = re.compile(r"<!--.*?-->|<!\[CDATA\[|\]\]>", re.DOTALL)
+_TAG = re.compile(r"</?([A-Za-z][A-Za-z0-9]*)\b[^<>]*/?>")
 _SPACE = re.compile(r"\s+")
 # Zero-width characters and soft hyphens split words invisibly; drop them.
 _INVISIBLE = dict.fromkeys(map(ord, "\u00ad\u200b\u200c\u200d\u2060\ufeff"))
-_BLOCK_TAGS = {"p", "br", "div", "li", "h1", "h2", "h3", "h4", "h5", "h6", "tr", "td"}
-_SKIP_TAGS = {"script", "style"}
 
 
-class _TextOnly(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.parts: list[str] = []
-        self._skipping = 0
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag in _SKIP_TAGS:
-            self._skipping += 1
-        elif tag in _BLOCK_TAGS:
-            self.parts.append(" ")
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag in _SKIP_TAGS and self._skipping:
-            self._skipping -= 1
-        elif tag in _BLOCK_TAGS:
-            self.parts.append(" ")
-
-    def handle_data(self, data: str) -> None:
-        if not self._skipping:
-            self.parts.append(data)
+def _tag(match: re.Match[str]) -> str:
+    name = match.group(1).lower()
+    if name not in _ELEMENTS:
+        return match.group()
+    return " " if name in _BLOCKS else ""
 
 
 def plain_text(value: str | None) -> str:
     """Strip HTML and decode entities; the result is NFC, one line, trimmed."""
     if not value:
         return ""
-    if "<" in value or "&" in value:
-        parser = _TextOnly()
-        parser.feed(value)
-        parser.close()
-        value = "".join(parser.parts)
+    if "<" in value:
+        value = _SCRIPT.sub(" ", value)
+        value = _COMMENT.sub("", value)
+        value = _TAG.sub(_tag, value)
+    if "&" in value:
+        value = html.unescape(value)
     value = unicodedata.normalize("NFC", value.translate(_INVISIBLE))
     return _SPACE.sub(" ", value).strip()

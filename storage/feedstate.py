@@ -60,6 +60,7 @@ def claim_due(
     owner: str,
     lease: timedelta = timedelta(minutes=5),
     limit: int = 500,
+    due_only: bool = True,
 ) -> list[Feed]:
     """Due feeds among `urls`, leased to `owner` so another instance skips them."""
     wanted = list(urls)
@@ -68,11 +69,12 @@ def claim_due(
     query = (
         select(Feed)
         .where(Feed.url.in_(wanted))
-        .where(or_(Feed.next_due_at.is_(None), Feed.next_due_at <= now))
         .where(or_(Feed.lease_until.is_(None), Feed.lease_until < now))
         .order_by(Feed.next_due_at)
         .limit(limit)
     )
+    if due_only:
+        query = query.where(or_(Feed.next_due_at.is_(None), Feed.next_due_at <= now))
     if session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True)
     feeds = list(session.scalars(query))

@@ -1,0 +1,277 @@
+"""The `normwatch` command.
+
+Exit status: 0 on success, 2 on bad input or config, 1 on any other failure,
+always with one clear message on stderr and never a traceback.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import logging
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from bot.config import Config, ConfigError, database_url, load_config, parse_duration
+from bot.runtime import Runtime, utcnow
+from storage.db import StorageError, check_connection, current_revision, redact, upgrade
+from storage.history import HitFilter, list_hits
+
+
+class BadInput(click.ClickException):
+    """Bad config or arguments: exit status 2."""
+
+    exit_code = 2
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(path_type=Path),
+    default=Path("config.toml"),
+    envvar="NORMWATCH_CONFIG",
+    show_default=True,
+    help="The configuration file.",
+)
+@click.option("-v", "--verbose", is_flag=True, help="Log debug detail.")
+@click.pass_context
+def cli(ctx: click.Context, config_path: Path, verbose: bool) -> None:
+    """normwatch: watch feeds for talk of leaving the cluster-munitions and
+    mine-ban treaties, and alert Slack."""
+    _setup_logging(verbose)
+    ctx.obj = config_path
+
+
+class _OurHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Marks the handler this command installed, so a second call replaces it."""
+
+
+def _setup_logging(verbose: bool) -> None:
+    root = logging.getLogger()
+    for handler in [h for h in root.handlers if isinstance(h, _OurHandler)]:
+        root.removeHandler(handler)
+    handler = _OurHandler(sys.stderr)  # the current stderr, whoever set it
+    handler.setFormatter(
+        logging.Formatter(
+            "%(asctime)s %(levelname)-7s %(name)s: %(message)s", "%Y-%m-%d %H:%M:%S"
+        )
+    )
+    root.addHandler(handler)
+    root.setLevel(logging.DEBUG if verbose else logging.INFO)
+    for noisy in ("httpx", "httpcore", "apscheduler", "alembic"):
+        logging.getLogger(noisy).setLevel(logging.DEBUG if verbose else logging.WARNING)
+
+
+def _config(ctx: click.Context) -> tuple[Config, Path]:
+    path: Path = ctx.obj
+    try:
+        return load_config(path), path
+    except ConfigError as exc:
+        raise BadInput(str(exc)) from None
+
+
+@contextmanager
+def _runtime(ctx: click.Context, *, migrate: bool = True) -> Iterator[Runtime]:
+    config, path = _config(ctx)
+    try:
+        rt = Runtime.open(config, path)
+        check_connection(rt.engine)
+        if migrate:
+            upgrade(rt.engine)
+    except StorageError as exc:
+        raise click.ClickException(str(exc)) from None
+    try:
+        yield rt
+    except StorageError as exc:
+        raise click.ClickException(str(exc)) from None
+    finally:
+        rt.close()
+
+
+@cli.command("check-config")
+@click.pass_context
+def check_config(ctx: click.Context) -> None:
+    """Validate the config file and summarise it."""
+    config, path = _config(ctx)
+    channels = sorted({config.slack.channel} - {""})
+    click.echo(f"{path}: OK")
+    click.echo(f"  feeds:    {len(config.feeds)}")
+    click.echo(f"  states:   {', '.join(sorted(config.states)) or 'none'}")
+    click.echo(f"  groups:   {', '.join(sorted(config.groups)) or 'none'}")
+    click.echo(f"  rules:    {', '.join(r.id for r in config.rules) or 'none'}")
+    click.echo(f"  channels: {', '.join(channels) or 'none'}")
+    click.echo(f"  database: {redact(database_url(config, path))}")
+
+
+@cli.command()
+@click.option(
+    "--once", is_flag=True, help="Poll every feed once, deliver alerts, and exit."
+)
+@click.pass_context
+def run(ctx: click.Context, once: bool) -> None:
+    """Run the bot: poll feeds on schedule and post alerts."""
+    from bot.poll import poll_once, sync_config_feeds
+    from bot.service import announce, make_drainer, run_forever
+
+    with _runtime(ctx) as rt:
+        if not once:
+            run_forever(rt)
+            return
+        drainer = make_drainer(rt)
+        announce(rt, drainer)
+        sync_config_feeds(rt)
+        reports = poll_once(rt, force=True)
+        drained = drainer.drain()
+        for r in reports:
+            detail = r.error or f"{r.new_items} new, {r.hits} hits, {r.alerts} alerts"
+            click.echo(f"{r.status:<12} {r.elapsed:6.2f}s  {r.name}: {detail}")
+        errors = sum(r.status == "error" for r in reports)
+        click.echo(
+            f"cycle done: {len(reports)} feeds ({errors} failed), "
+            f"{drained.sent} alerts posted, {drained.printed} printed, "
+            f"{drained.deferred} waiting for Slack"
+        )
+
+
+@cli.group()
+def db() -> None:
+    """Database maintenance."""
+
+
+@db.command("upgrade")
+@click.pass_context
+def db_upgrade(ctx: click.Context) -> None:
+    """Apply database migrations (also done at every start)."""
+    with _runtime(ctx) as rt:
+        click.echo(
+            f"database {redact(str(rt.engine.url))} at revision {current_revision(rt.engine)}"
+        )
+
+
+def _since(value: str | None) -> datetime | None:
+    """`7d`, `12h` (ago) or an ISO date; naive dates are UTC."""
+    if value is None:
+        return None
+    try:
+        return utcnow() - timedelta(seconds=parse_duration(value))
+    except ValueError:
+        pass
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise BadInput(
+            f"--since: {value!r} is neither a duration (7d, 12h) nor a date (2026-11-01)"
+        ) from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _jsonable(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, datetime) else value
+
+
+def emit(rows: list[dict[str, Any]], fmt: str, columns: list[str]) -> None:
+    """Print rows as a table, JSON (a list of objects) or CSV."""
+    if fmt == "json":
+        click.echo(
+            json.dumps(
+                [{k: _jsonable(v) for k, v in r.items()} for r in rows],
+                ensure_ascii=False,
+                indent=2,
+            )
+        )
+        return
+    if fmt == "csv":
+        buffer = io.StringIO()
+        writer = csv.DictWriter(buffer, fieldnames=list(rows[0]) if rows else columns)
+        writer.writeheader()
+        for r in rows:
+            writer.writerow(
+                {
+                    k: "; ".join(v) if isinstance(v, list) else _jsonable(v)
+                    for k, v in r.items()
+                }
+            )
+        click.echo(buffer.getvalue(), nl=False)
+        return
+    table = Table(show_lines=False)
+    for column in columns:
+        table.add_column(column, overflow="fold")
+    for r in rows:
+        table.add_row(*(_cell(r[c]) for c in columns))
+    Console().print(table)
+
+
+def _cell(value: Any) -> str:
+    if isinstance(value, list):
+        return ", ".join(map(str, value))
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%d %H:%M")
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return "" if value is None else str(value)
+
+
+FORMAT = click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "json", "csv"]),
+    default="table",
+    show_default=True,
+)
+
+
+@cli.command()
+@click.option("--state", help="Only hits about this state (e.g. LT).")
+@click.option("--topic", help="Only hits of this topic (e.g. ccm_withdrawal).")
+@click.option("--rule", help="Only hits of this rule.")
+@click.option(
+    "--since", help="Only hits newer than this: a duration (7d, 12h) or a date."
+)
+@click.option("--limit", type=click.IntRange(1, 100000), default=100, show_default=True)
+@FORMAT
+@click.pass_context
+def hits(
+    ctx: click.Context,
+    state: str | None,
+    topic: str | None,
+    rule: str | None,
+    since: str | None,
+    limit: int,
+    fmt: str,
+) -> None:
+    """List stored hits, newest first."""
+    filters = HitFilter(
+        state=state, topic=topic, rule=rule, since=_since(since), limit=limit
+    )
+    with _runtime(ctx) as rt, rt.sessions() as session:
+        rows = [asdict(r) for r in list_hits(session, filters)]
+    emit(
+        rows,
+        fmt,
+        [
+            "id",
+            "published_at",
+            "state",
+            "topic",
+            "rule",
+            "title",
+            "feed",
+            "matched",
+            "alerted",
+        ],
+    )
+
+
+def main(argv: list[str] | None = None) -> None:
+    cli.main(args=argv, prog_name="normwatch")

@@ -1,0 +1,52 @@
+"""What one running normwatch holds: config, database, compiled rules, clock."""
+
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.config import Config, database_url
+from bot.rules import Matcher
+from storage.db import make_engine, session_factory
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class Runtime:
+    config: Config
+    config_path: Path
+    engine: Engine
+    sessions: sessionmaker[Session]
+    matcher: Matcher
+    clock: Callable[[], datetime] = utcnow
+    # Names this process in feed and outbox leases.
+    owner: str = field(
+        default_factory=lambda: (
+            f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+        )
+    )
+
+    @classmethod
+    def open(cls, config: Config, config_path: Path) -> Runtime:
+        engine = make_engine(database_url(config, config_path))
+        return cls(
+            config, config_path, engine, session_factory(engine), Matcher(config)
+        )
+
+    @property
+    def state_names(self) -> dict[str, str]:
+        return {code: state.name for code, state in self.config.states.items()}
+
+    def close(self) -> None:
+        self.engine.dispose()
