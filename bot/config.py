@@ -12,7 +12,7 @@ import re
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
@@ -245,39 +245,61 @@ def _dotted(path: tuple[str | int, ...]) -> str:
     return out
 
 
-def _cross_checks(config: Config) -> list[tuple[tuple[str | int, ...], str]]:
-    """Checks that span several tables: references between feeds, states and rules."""
+def _cross_checks(data: dict[str, Any]) -> list[tuple[tuple[str | int, ...], str]]:
+    """Checks that span tables (feed -> state, rule -> group), on the raw data.
+
+    They run on the raw TOML even when the models found problems, so one run
+    names every mistake: a misspelt key and an undefined state together.
+    """
     problems: list[tuple[tuple[str | int, ...], str]] = []
-    known_groups = {*config.groups, BUILTIN_STATE_GROUP}
-    for i, feed in enumerate(config.feeds):
-        if feed.state is not None and feed.state not in config.states:
-            defined = ", ".join(sorted(config.states)) or "none"
+
+    def table(value: object) -> dict[str, Any]:
+        return value if isinstance(value, dict) else {}
+
+    def array(value: object) -> list[Any]:
+        return value if isinstance(value, list) else []
+
+    states = table(data.get("states"))
+    known_groups = {*table(data.get("groups")), BUILTIN_STATE_GROUP}
+    seen_urls: dict[str, int] = {}
+    for i, feed in enumerate(array(data.get("feeds"))):
+        feed = table(feed)
+        state = feed.get("state")
+        if isinstance(state, str) and state not in states:
+            defined = ", ".join(sorted(states)) or "none"
             problems.append(
                 (
                     ("feeds", i, "state"),
-                    f"{feed.state!r} is not a state defined under [states] (defined: {defined})",
+                    f"{state!r} is not a state defined under [states] (defined: {defined})",
                 )
             )
-    seen_urls: dict[str, int] = {}
-    for i, feed in enumerate(config.feeds):
-        if feed.url in seen_urls:
-            problems.append(
-                (("feeds", i, "url"), f"duplicate of feeds[{seen_urls[feed.url]}]")
-            )
-        seen_urls.setdefault(feed.url, i)
+        url = feed.get("url")
+        if isinstance(url, str):
+            if url in seen_urls:
+                problems.append(
+                    (("feeds", i, "url"), f"duplicate of feeds[{seen_urls[url]}]")
+                )
+            seen_urls.setdefault(url, i)
     seen_rules: set[str] = set()
-    for i, rule in enumerate(config.rules):
-        if rule.id in seen_rules:
-            problems.append((("rules", i, "id"), f"rule id {rule.id!r} is used twice"))
-        seen_rules.add(rule.id)
+    for i, rule in enumerate(array(data.get("rules"))):
+        rule = table(rule)
+        rule_id = rule.get("id")
+        if isinstance(rule_id, str):
+            if rule_id in seen_rules:
+                problems.append(
+                    (("rules", i, "id"), f"rule id {rule_id!r} is used twice")
+                )
+            seen_rules.add(rule_id)
         for field in ("all", "any", "none"):
-            for j, ref in enumerate(getattr(rule, field)):
-                for name in ref.split("|"):
-                    if name.strip() not in known_groups:
+            for j, ref in enumerate(array(rule.get(field))):
+                if not isinstance(ref, str):
+                    continue
+                for name in (n.strip() for n in ref.split("|")):
+                    if name not in known_groups:
                         problems.append(
                             (
                                 ("rules", i, field, j),
-                                f"unknown group {name.strip()!r}; define it under [groups.{name.strip()}]",
+                                f"unknown group {name!r}; define it under [groups.{name}]",
                             )
                         )
     return problems
@@ -290,10 +312,13 @@ def parse_config(text: str, path: Path) -> Config:
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(path, [Problem("", None, f"not valid TOML: {exc}")]) from None
     lines = key_lines(text)
+    problems = [
+        Problem(_dotted(loc), line_of(lines, loc), message)
+        for loc, message in _cross_checks(data)
+    ]
     try:
         config = Config.model_validate(data)
     except ValidationError as exc:
-        problems = []
         for error in exc.errors():
             loc = tuple(error["loc"])
             message = error["msg"].removeprefix("Value error, ")
@@ -304,13 +329,9 @@ def parse_config(text: str, path: Path) -> Config:
                     else ""
                 )
             problems.append(Problem(_dotted(loc), line_of(lines, loc), message))
-        raise ConfigError(path, problems) from None
-    cross = _cross_checks(config)
-    if cross:
-        raise ConfigError(
-            path,
-            [Problem(_dotted(loc), line_of(lines, loc), msg) for loc, msg in cross],
-        )
+    if problems:
+        problems.sort(key=lambda p: (p.line or 0, p.key))
+        raise ConfigError(path, problems)
     return config
 
 
