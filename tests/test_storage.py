@@ -1,0 +1,228 @@
+"""Storage on both backends: migrations, idempotent inserts, one alert per story."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import func, inspect, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from feeds.entry import Entry
+from storage.archive import HitRecord, insert_items, record_hits
+from storage.db import (
+    StorageError,
+    check_connection,
+    current_revision,
+    make_engine,
+    session_factory,
+    transaction,
+    upgrade,
+)
+from storage.feedstate import FeedSpec, backoff, claim_due, record_fetch, sync_feeds
+from storage.models import Feed, Hit, Outbox
+from storage.outbox import due, mark_failed, mark_sent
+
+NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
+
+
+def entry(guid: str, url: str | None = None, title: str = "t") -> Entry:
+    return Entry(
+        guid=guid,
+        url=url,
+        canonical_url=url,
+        title=title,
+        summary="s",
+        language="lt",
+        published_at=NOW,
+        fingerprint="f" + guid,
+    )
+
+
+HIT = HitRecord("r1", "ccm_withdrawal", "high", "LT", [{"text": "x"}], "snippet")
+
+
+@pytest.fixture
+def sessions(db_url: str) -> Iterator[sessionmaker[Session]]:
+    engine = make_engine(db_url)
+    upgrade(engine)
+    yield session_factory(engine)
+    engine.dispose()
+
+
+@pytest.fixture
+def feed_id(sessions: sessionmaker[Session]) -> int:
+    with transaction(sessions) as s:
+        sync_feeds(s, [FeedSpec("https://a.example/rss", "A", "news", "LT", "lt")], NOW)
+    with sessions() as s:
+        return s.scalars(select(Feed.id)).one()
+
+
+def test_migrations_create_every_table_and_reach_head(db_url: str) -> None:
+    engine = make_engine(db_url)
+    upgrade(engine)
+    upgrade(engine)  # a second upgrade is a no-op
+    tables = set(inspect(engine).get_table_names())
+    assert {
+        "feeds",
+        "items",
+        "stories",
+        "hits",
+        "outbox",
+        "feedback",
+        "alembic_version",
+    } <= tables
+    assert current_revision(engine) == "0001"
+    engine.dispose()
+
+
+def test_repeated_insert_stores_each_item_once_and_returns_only_new(
+    sessions: sessionmaker[Session], feed_id: int
+) -> None:
+    with transaction(sessions) as s:
+        first = insert_items(
+            s, feed_id, [entry("a"), entry("b"), entry("a")], fetched_at=NOW
+        )
+    assert sorted(n.entry.guid for n in first) == ["a", "b"]
+    with transaction(sessions) as s:
+        again = insert_items(
+            s, feed_id, [entry("a"), entry("b"), entry("c")], fetched_at=NOW
+        )
+    assert [n.entry.guid for n in again] == ["c"]
+
+
+def test_hits_are_recorded_once_with_one_outbox_row_per_story(
+    sessions: sessionmaker[Session], feed_id: int
+) -> None:
+    with transaction(sessions) as s:
+        items = insert_items(
+            s,
+            feed_id,
+            [entry("a", "https://x.example/1"), entry("b", "https://x.example/1")],
+            fetched_at=NOW,
+        )
+        for item in items:
+            record_hits(s, item.id, [HIT], now=NOW, channel="#c", alertable=True)
+        # the same hit again changes nothing
+        assert (
+            record_hits(s, items[0].id, [HIT], now=NOW, channel="#c", alertable=True)
+            == []
+        )
+    with sessions() as s:
+        assert s.scalar(select(func.count()).select_from(Hit)) == 2
+        # two items with one canonical URL are one story: one alert
+        assert s.scalar(select(func.count()).select_from(Outbox)) == 1
+
+
+def test_old_items_record_hits_without_alerts(
+    sessions: sessionmaker[Session], feed_id: int
+) -> None:
+    with transaction(sessions) as s:
+        [item] = insert_items(s, feed_id, [entry("old")], fetched_at=NOW)
+        assert record_hits(s, item.id, [HIT], now=NOW, channel="#c", alertable=False)
+    with sessions() as s:
+        assert s.scalar(select(func.count()).select_from(Outbox)) == 0
+        assert s.scalars(select(Hit.alertable)).one() is False
+
+
+def test_failed_delivery_keeps_the_alert_pending_until_sent(
+    sessions: sessionmaker[Session], feed_id: int
+) -> None:
+    with transaction(sessions) as s:
+        [item] = insert_items(
+            s, feed_id, [entry("a", "https://x.example/1")], fetched_at=NOW
+        )
+        record_hits(s, item.id, [HIT], now=NOW, channel="#c", alertable=True)
+    with transaction(sessions) as s:
+        [alert] = due(s, now=NOW)
+        assert alert.hits[0].matched == ["x"] and alert.feed == "A"
+        mark_failed(
+            s, alert.outbox_id, now=NOW, error="slack: down", wait=timedelta(minutes=1)
+        )
+    with transaction(sessions) as s:
+        assert due(s, now=NOW) == []
+        [again] = due(s, now=NOW + timedelta(minutes=2))
+        mark_sent(s, again.outbox_id, now=NOW, slack_channel="C1", ts="1.2")
+    with sessions() as s:
+        row = s.scalars(select(Outbox)).one()
+        assert (row.status, row.attempts, row.slack_ts) == ("sent", 2, "1.2")
+        assert due(s, now=NOW + timedelta(days=1)) == []
+
+
+def test_claimed_feeds_are_skipped_by_another_owner_until_the_lease_ends(
+    sessions: sessionmaker[Session], feed_id: int
+) -> None:
+    urls = ["https://a.example/rss"]
+    with transaction(sessions) as s:
+        assert [f.id for f in claim_due(s, urls, now=NOW, owner="one")] == [feed_id]
+    with transaction(sessions) as s:
+        assert claim_due(s, urls, now=NOW, owner="two") == []
+    with transaction(sessions) as s:
+        assert len(claim_due(s, urls, now=NOW + timedelta(minutes=6), owner="two")) == 1
+
+
+def test_failures_back_off_exponentially_up_to_a_cap_and_success_resets(
+    sessions: sessionmaker[Session], feed_id: int
+) -> None:
+    interval = timedelta(minutes=10)
+    assert backoff(1, interval) == interval
+    assert backoff(3, interval) == interval * 4
+    assert backoff(50, interval) == timedelta(hours=6)
+    with transaction(sessions) as s:
+        for _ in range(3):
+            record_fetch(
+                s,
+                feed_id,
+                now=NOW,
+                interval=interval,
+                http_status=500,
+                error="HTTP 500",
+            )
+    with sessions() as s:
+        feed = s.get_one(Feed, feed_id)
+        assert feed.consecutive_failures == 3 and feed.last_error == "HTTP 500"
+        assert NOW + interval * 4 <= feed.next_due_at <= NOW + interval * 4.1
+    with transaction(sessions) as s:
+        record_fetch(
+            s, feed_id, now=NOW, interval=interval, http_status=200, etag='"v1"'
+        )
+    with sessions() as s:
+        feed = s.get_one(Feed, feed_id)
+        assert (feed.consecutive_failures, feed.last_error, feed.etag) == (
+            0,
+            None,
+            '"v1"',
+        )
+
+
+def test_retry_after_longer_than_backoff_is_honoured(
+    sessions: sessionmaker[Session], feed_id: int
+) -> None:
+    with transaction(sessions) as s:
+        record_fetch(
+            s,
+            feed_id,
+            now=NOW,
+            interval=timedelta(minutes=1),
+            http_status=429,
+            error="HTTP 429",
+            retry_after=3600,
+        )
+    with sessions() as s:
+        assert s.get_one(Feed, feed_id).next_due_at >= NOW + timedelta(hours=1)
+
+
+def test_unreachable_database_is_one_clear_line() -> None:
+    engine = make_engine("postgresql://nobody@127.0.0.1:1/none")
+    with pytest.raises(StorageError) as info:
+        check_connection(engine)
+    assert str(info.value).startswith(
+        "storage: cannot connect to postgresql+psycopg://nobody@127.0.0.1:1/none"
+    )
+    assert "\n" not in str(info.value)
+
+
+def test_unsupported_database_url_is_refused() -> None:
+    with pytest.raises(StorageError, match="only sqlite"):
+        make_engine("mysql://root@localhost/x")
