@@ -63,7 +63,7 @@ def main(argv: list[str]) -> int:
     os.chdir(ROOT)
     if command == "test":
         _ensure_venv("dev")
-        return subprocess.call([str(PY), "-m", "pytest", *argv[1:]])
+        os.execv(PY, [str(PY), "-m", "pytest", *argv[1:]])
     if command == "lint":
         _ensure_venv("dev")
         rc = subprocess.call([str(PY), "-m", "ruff", "check", "."])
@@ -71,7 +71,8 @@ def main(argv: list[str]) -> int:
         rc |= subprocess.call([str(PY), "-m", "mypy"])
         return rc
     _ensure_venv("")
-    return subprocess.call([str(BIN / "normwatch"), *(argv or ["run"])])
+    # exec, so Ctrl-C and SIGTERM reach normwatch itself and nothing is left behind
+    os.execv(BIN / "normwatch", [str(BIN / "normwatch"), *(argv or ["run"])])
 
 
 if __name__ == "__main__":
