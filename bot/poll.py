@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from bot import __version__
@@ -97,38 +97,41 @@ def _hit_record(hit: RuleHit) -> HitRecord:
     )
 
 
+def _record_outcome(
+    rt: Runtime,
+    feed: _Claimed,
+    result: FetchResult,
+    now: datetime,
+    *,
+    error: str | None,
+) -> None:
+    """A fetch that stored no items: remember how it went and when to come back."""
+    with transaction(rt.sessions) as session:
+        record_fetch(
+            session,
+            feed.id,
+            now=now,
+            interval=feed.interval,
+            http_status=result.http_status,
+            etag=result.etag or feed.etag,
+            last_modified=result.last_modified or feed.last_modified,
+            error=error,
+            retry_after=result.retry_after,
+        )
+
+
 def _store(
     rt: Runtime, feed: _Claimed, result: FetchResult, now: datetime
 ) -> FeedReport:
     """Parse, store, match and queue one feed's fetch result."""
-    report = FeedReport(feed.name, feed.url, result.status, elapsed=result.elapsed)
-    fetch_state = {
-        "now": now,
-        "interval": feed.interval,
-        "http_status": result.http_status,
-    }
-    if result.status != "ok":
-        with transaction(rt.sessions) as session:
-            record_fetch(
-                session,
-                feed.id,
-                **fetch_state,  # type: ignore[arg-type]
-                etag=feed.etag,
-                last_modified=feed.last_modified,
-                error=result.error,
-                retry_after=result.retry_after,
-            )
-        return (
-            report
-            if result.status == "not_modified"
-            else FeedReport(
-                feed.name,
-                feed.url,
-                "error",
-                error=f"fetch: {result.error}",
-                elapsed=result.elapsed,
-            )
-        )
+    failed = FeedReport(feed.name, feed.url, "error", elapsed=result.elapsed)
+    if result.status == "not_modified":
+        _record_outcome(rt, feed, result, now, error=None)
+        return replace(failed, status="not_modified")
+    if result.status == "error":
+        error = f"fetch: {result.error}"
+        _record_outcome(rt, feed, result, now, error=error)
+        return replace(failed, error=error)
     try:
         parsed = parse_feed(
             result.body,
@@ -138,11 +141,8 @@ def _store(
             default_language=feed.language,
         )
     except ParseError as exc:
-        with transaction(rt.sessions) as session:
-            record_fetch(session, feed.id, **fetch_state, error=f"parse: {exc}")  # type: ignore[arg-type]
-        return FeedReport(
-            feed.name, feed.url, "error", error=f"parse: {exc}", elapsed=result.elapsed
-        )
+        _record_outcome(rt, feed, result, now, error=f"parse: {exc}")
+        return replace(failed, error=f"parse: {exc}")
     max_age = rt.config.normwatch.alert_max_age
     oldest_alertable = now - timedelta(seconds=max_age) if max_age else None
     hits = alerts = 0
@@ -169,10 +169,13 @@ def _store(
             )
             hits += len(stored)
             alerts += bool(stored and alertable)
+        # Same transaction: validators advance only together with the items.
         record_fetch(
             session,
             feed.id,
-            **fetch_state,  # type: ignore[arg-type]
+            now=now,
+            interval=feed.interval,
+            http_status=result.http_status,
             etag=result.etag,
             last_modified=result.last_modified,
         )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import signal
+from collections.abc import Callable
 from types import FrameType
 
 from apscheduler.schedulers.blocking import BlockingScheduler
@@ -60,10 +61,12 @@ def announce(rt: Runtime, drainer: Drainer) -> None:
         )
 
 
-def _guarded(name: str, job: object) -> object:
+def _guarded(name: str, job: Callable[[], object]) -> Callable[[], None]:
+    """A job that logs its failure and lets the next tick try again."""
+
     def run() -> None:
         try:
-            job()  # type: ignore[operator]
+            job()
         except SQLAlchemyError as exc:
             reason = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
             log.error("%s: database error, will retry next tick: %s", name, reason)
