@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -184,3 +185,43 @@ def test_without_a_token_alerts_are_printed_and_stay_pending_until_slack_is_conf
     code, out, err = run_cli(["--config", str(config), "run", "--once"], **env)
     assert code == 0, err
     assert len(fake_slack.messages) == 2
+
+
+def test_items_older_than_alert_max_age_record_hits_without_alerting(
+    tmp_path: Path, feed_server: FeedServer, fake_slack: FakeSlack, db_url: str
+) -> None:
+    old = datetime.now(UTC) - timedelta(days=30)
+    feed_server.add("/old.xml", rss(WITHDRAWAL, published=old))
+    config = write_config(
+        tmp_path,
+        feeds=[("Archive", feed_server.url("/old.xml"), "LT")],
+        slack_url=fake_slack.url,
+    )
+    env = {"SLACK_BOT_TOKEN": fake_slack.token, "NORMWATCH_DATABASE_URL": db_url}
+    code, _, err = run_cli(["--config", str(config), "run", "--once"], **env)
+    assert code == 0, err
+    assert fake_slack.messages == []
+    rows = json.loads(
+        run_cli(["--config", str(config), "hits", "--format", "json"], **env)[1]
+    )
+    assert [(r["rule"], r["alerted"]) for r in rows] == [("ccm_withdrawal", False)]
+
+    # with no age limit the same kind of item is alerted
+    config.write_text(
+        config.read_text().replace("[normwatch]\n", "[normwatch]\nalert_max_age = 0\n")
+    )
+    feed_server.add(
+        "/old.xml",
+        rss(
+            WITHDRAWAL,
+            (
+                "Lithuania to withdraw from the Convention on Cluster Munitions",
+                "https://news.example.lt/2",
+                "",
+            ),
+            published=old,
+        ),
+    )
+    code, _, err = run_cli(["--config", str(config), "run", "--once"], **env)
+    assert code == 0, err
+    assert len(fake_slack.messages) == 1
