@@ -13,7 +13,7 @@ import logging
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import asdict
+from dataclasses import asdict, fields
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -25,7 +25,7 @@ from rich.table import Table
 from bot.config import Config, ConfigError, database_url, load_config, parse_duration
 from bot.runtime import Runtime, utcnow
 from storage.db import StorageError, check_connection, current_revision, redact, upgrade
-from storage.history import HitFilter, list_hits
+from storage.history import HitFilter, HitRow, list_hits
 
 
 class BadInput(click.ClickException):
@@ -180,8 +180,10 @@ def _jsonable(value: Any) -> Any:
     return value.isoformat() if isinstance(value, datetime) else value
 
 
-def emit(rows: list[dict[str, Any]], fmt: str, columns: list[str]) -> None:
-    """Print rows as a table, JSON (a list of objects) or CSV."""
+def emit(
+    rows: list[dict[str, Any]], fmt: str, *, fields: list[str], columns: list[str]
+) -> None:
+    """Print rows as a table (`columns`), JSON (a list of objects) or CSV (`fields`)."""
     if fmt == "json":
         click.echo(
             json.dumps(
@@ -193,7 +195,7 @@ def emit(rows: list[dict[str, Any]], fmt: str, columns: list[str]) -> None:
         return
     if fmt == "csv":
         buffer = io.StringIO()
-        writer = csv.DictWriter(buffer, fieldnames=list(rows[0]) if rows else columns)
+        writer = csv.DictWriter(buffer, fieldnames=fields)
         writer.writeheader()
         for r in rows:
             writer.writerow(
@@ -221,6 +223,18 @@ def _cell(value: Any) -> str:
         return "yes" if value else "no"
     return "" if value is None else str(value)
 
+
+HIT_COLUMNS = [
+    "id",
+    "published_at",
+    "state",
+    "topic",
+    "rule",
+    "title",
+    "feed",
+    "matched",
+    "alerted",
+]
 
 FORMAT = click.option(
     "--format",
@@ -256,21 +270,7 @@ def hits(
     )
     with _runtime(ctx) as rt, rt.sessions() as session:
         rows = [asdict(r) for r in list_hits(session, filters)]
-    emit(
-        rows,
-        fmt,
-        [
-            "id",
-            "published_at",
-            "state",
-            "topic",
-            "rule",
-            "title",
-            "feed",
-            "matched",
-            "alerted",
-        ],
-    )
+    emit(rows, fmt, fields=[f.name for f in fields(HitRow)], columns=HIT_COLUMNS)
 
 
 def main(argv: list[str] | None = None) -> None:
