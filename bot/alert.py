@@ -62,13 +62,25 @@ def topic_words(topic: str) -> str:
     return TOPIC_WORDS.get(topic, topic.replace("_", " ").capitalize())
 
 
-def _bold_terms(escaped: str, terms: list[str]) -> str:
-    wanted = sorted({escape(t) for t in terms if t.strip()}, key=len, reverse=True)
+def bold_terms(text: str, terms: list[str]) -> str:
+    """Escape `text` and bold whole-word occurrences of the matched terms.
+
+    Terms are found in the raw text and each piece is escaped on its own, so
+    a term can never bold part of an entity (`amp` in `&amp;`) or of a word.
+    """
+    wanted = sorted({t for t in terms if t.strip()}, key=len, reverse=True)
     if not wanted:
-        return escaped
-    pattern = re.compile("|".join(re.escape(t) for t in wanted))
-    # Formatting characters inside a bolded term would end the bold early.
-    return pattern.sub(lambda m: "*" + m.group().replace("*", "") + "*", escaped)
+        return escape(text)
+    pattern = re.compile(r"(?<!\w)(?:" + "|".join(map(re.escape, wanted)) + r")(?!\w)")
+    out: list[str] = []
+    pos = 0
+    for match in pattern.finditer(text):
+        out.append(escape(text[pos : match.start()]))
+        # A `*` inside a bolded term would end the bold early.
+        out.append("*" + escape(match.group()).replace("*", "") + "*")
+        pos = match.end()
+    out.append(escape(text[pos:]))
+    return "".join(out)
 
 
 @dataclass(frozen=True)
@@ -94,9 +106,8 @@ def render_alert(
     if alert.published_at:
         local = alert.published_at.astimezone(ZoneInfo(timezone))
         when = local.strftime("%d %b %Y %H:%M %Z")
-    meta = " · ".join(
-        p for p in (escape(alert.feed), (alert.language or "").upper(), when) if p
-    )
+    language = escape((alert.language or "").upper())
+    meta = " · ".join(p for p in (escape(alert.feed), language, when) if p)
     terms = list(dict.fromkeys(t for h in alert.hits for t in h.matched))
     blocks: list[dict[str, Any]] = [
         {
@@ -113,7 +124,8 @@ def render_alert(
     ]
     snippet = first.snippet
     if snippet:
-        body = _bold_terms(escape(cut(snippet, 1000)), terms)
+        # Cut before escaping: an escaped cut could split an entity.
+        body = bold_terms(cut(snippet, 500), terms)
         blocks.append(
             {
                 "type": "section",

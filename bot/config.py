@@ -137,8 +137,8 @@ class State(_Strict):
 
 
 class Feed(_Strict):
-    name: str = Field(min_length=1)
-    url: str
+    name: str = Field(min_length=1, max_length=200)
+    url: str = Field(max_length=2048)
     language: str
     state: str | None = None
     kind: Literal["news", "parliament"] = "news"
@@ -165,8 +165,8 @@ class Feed(_Strict):
 
 
 class Rule(_Strict):
-    id: str = Field(pattern=r"^[a-z0-9_][a-z0-9_\-]*$")
-    topic: str = Field(min_length=1)
+    id: str = Field(pattern=r"^[a-z0-9_][a-z0-9_\-]*$", max_length=100)
+    topic: str = Field(min_length=1, max_length=100)
     severity: Literal["low", "medium", "high"] = "medium"
     all: list[str] = Field(default_factory=list)
     any: list[str] = Field(default_factory=list)

@@ -44,6 +44,10 @@ def canonical_url(url: str | None) -> str | None:
     if scheme not in _DEFAULT_PORTS or not parts.hostname:
         return None
     host = parts.hostname.lower().rstrip(".")
+    if not host:
+        return None
+    if ":" in host:  # an IPv6 literal keeps its brackets
+        host = f"[{host}]"
     if port and port != _DEFAULT_PORTS[scheme]:
         host = f"{host}:{port}"
     query = urlencode(
@@ -53,5 +57,6 @@ def canonical_url(url: str | None) -> str | None:
             if not _is_tracking(k)
         )
     )
-    path = parts.path or "/"
+    # Whitespace before a dropped fragment or query would end the URL.
+    path = parts.path.rstrip() or "/"
     return urlunsplit((scheme, host, path, query, ""))

@@ -11,6 +11,7 @@ from __future__ import annotations
 import calendar
 import hashlib
 import io
+import warnings
 from datetime import UTC, datetime
 from typing import Any
 
@@ -20,6 +21,8 @@ from feeds.canonical import canonical_url
 from feeds.entry import Entry, ParsedFeed
 from feeds.text import plain_text
 
+MAX_URL = 2048  # the column size; longer links are junk or hostile
+
 
 class ParseError(Exception):
     """The body is not a feed we can read; the message says why."""
@@ -27,7 +30,10 @@ class ParseError(Exception):
 
 def _date(entry: Any) -> datetime | None:
     for key in ("published_parsed", "updated_parsed", "created_parsed"):
-        value = entry.get(key)
+        with warnings.catch_warnings():
+            # feedparser 6 warns when `updated` falls back to `published`; we ask for each.
+            warnings.simplefilter("ignore", DeprecationWarning)
+            value = entry.get(key)
         if value:
             try:
                 # feedparser's 9-tuples are UTC; timegm, never mktime (local time).
@@ -38,7 +44,14 @@ def _date(entry: Any) -> datetime | None:
 
 
 def _language(entry: Any, feed_language: str | None, default: str | None) -> str | None:
-    for value in (entry.get("language"), feed_language, default):
+    # An Atom entry's own xml:lang shows only in its detail dicts.
+    detail = entry.get("title_detail") or {}
+    for value in (
+        entry.get("language"),
+        detail.get("language"),
+        feed_language,
+        default,
+    ):
         if value:
             return str(value).split("-")[0].split("_")[0].lower()[:8]
     return None
@@ -79,7 +92,8 @@ def parse_feed(
     if problem is not None and not parsed.entries:
         detail = str(problem).strip() or type(problem).__name__
         raise ParseError(f"not a readable feed: {type(problem).__name__}: {detail}")
-    if not parsed.entries and not parsed.get("version") and not parsed.feed:
+    # An HTML page can be well-formed XML: without a feed version it is no feed.
+    if not parsed.entries and not parsed.get("version"):
         raise ParseError("not a feed (no RSS, Atom or RDF content found)")
     feed_language = parsed.feed.get("language")
     entries: list[Entry] = []
@@ -87,6 +101,8 @@ def parse_feed(
         title = plain_text(raw.get("title"))
         summary = plain_text(raw.get("summary") or raw.get("description"))
         link = raw.get("link") or None
+        if link and len(link) > MAX_URL:
+            link = None  # a broken half-URL is worse than none; the guid still identifies it
         published = _date(raw)
         entries.append(
             Entry(

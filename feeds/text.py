@@ -13,14 +13,26 @@ import re
 import unicodedata
 
 _ELEMENTS = frozenset(
-    ["a", "abbr", "address", "area", "article", "aside", "audio", "b", "base", "bdi", "bdo", "blockquote", "body", "br", "button", "canvas", "caption", "center", "cite", "code", "col", "colgroup", "data", "datalist", "dd", "del", "details", "dfn", "dialog", "div", "dl", "dt", "em", "embed", "fieldset", "figcaption", "figure", "font", "footer", "form", "h1", "h2", "h3", "h4", "h5", "h6", "head", "header", "hgroup", "hr", "html", "i", "iframe", "img", "input", "ins", "kbd", "label", "legend", "li", "link", "main", "map", "mark", "menu", "meta", "meter", "nav", "noscript", "object", "ol", "optgroup", "option", "output", "p", "param", "picture", "pre", "progress", "q", "rp", "rt", "ruby", "s", "samp", "section", "select", "small", "source", "span", "strike", "strong", "sub", "summary", "sup", "table", "tbody", "td", "template", "textarea", "tfoot", "th", "thead", "time", "title", "tr", "track", "tt", "u", "ul", "var", "video", "wbr", "svg", "path", "g"]
+    """
+    a abbr address area article aside audio b base bdi bdo blockquote body br
+    button canvas caption center cite code col colgroup data datalist dd del
+    details dfn dialog div dl dt em embed fieldset figcaption figure font footer
+    form h1 h2 h3 h4 h5 h6 head header hgroup hr html i iframe img input ins kbd
+    label legend li link main map mark menu meta meter nav noscript object ol
+    optgroup option output p param picture pre progress q rp rt ruby s samp section
+    select small source span strike strong sub summary sup table tbody td template
+    textarea tfoot th thead time title tr track tt u ul var video wbr svg path g
+    """.split()
 )
 _BLOCKS = frozenset(
-    ["p", "br", "div", "li", "tr", "td", "th", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "hr", "dt", "dd"]
+    """
+    p br div li tr td th h1 h2 h3 h4 h5 h6 blockquote hr dt dd
+    """.split()
 )
 _SCRIPT = re.compile(r"<(script|style)\b[^>]*>.*?</\1\s*>", re.IGNORECASE | re.DOTALL)
 _COMMENT = re.compile(r"<!--.*?-->|<!\[CDATA\[|\]\]>", re.DOTALL)
-_TAG = re.compile(r"</?([A-Za-z][A-Za-z0-9]*)\b[^<>]*/?>")
+# Quoted attribute values may hold `>` (alt="a > b"); they stay inside the tag.
+_TAG = re.compile(r"""</?([A-Za-z][A-Za-z0-9]*)\b(?:[^<>"']|"[^"]*"|'[^']*')*/?>""")
 _SPACE = re.compile(r"\s+")
 # Zero-width characters and soft hyphens split words invisibly; drop them.
 _INVISIBLE = dict.fromkeys(map(ord, "\u00ad\u200b\u200c\u200d\u2060\ufeff"))
