@@ -27,6 +27,7 @@ from pydantic import (
 
 from bot.keylines import key_lines, line_of
 from bot.languages import ISO_639_1
+from bot.terms import TermError, parse_term
 
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
 DATABASE_URL_ENV = "NORMWATCH_DATABASE_URL"
@@ -164,6 +165,13 @@ class Feed(_Strict):
         return value
 
 
+class Near(_Strict):
+    """These groups must occur within `within` words of each other."""
+
+    groups: list[str] = Field(min_length=2)
+    within: int = Field(ge=1, le=1000)
+
+
 class Rule(_Strict):
     id: str = Field(pattern=r"^[a-z0-9_][a-z0-9_\-]*$", max_length=100)
     topic: str = Field(min_length=1, max_length=100)
@@ -171,6 +179,8 @@ class Rule(_Strict):
     all: list[str] = Field(default_factory=list)
     any: list[str] = Field(default_factory=list)
     none: list[str] = Field(default_factory=list)
+    near: list[Near] = Field(default_factory=list)
+    within: int | None = Field(default=None, ge=1, le=1000)
 
     @model_validator(mode="after")
     def _needs_a_positive(self) -> Rule:
@@ -290,18 +300,56 @@ def _cross_checks(data: dict[str, Any]) -> list[tuple[tuple[str | int, ...], str
                     (("rules", i, "id"), f"rule id {rule_id!r} is used twice")
                 )
             seen_rules.add(rule_id)
-        for field in ("all", "any", "none"):
-            for j, ref in enumerate(array(rule.get(field))):
-                if not isinstance(ref, str):
-                    continue
-                for name in (n.strip() for n in ref.split("|")):
-                    if name not in known_groups:
-                        problems.append(
-                            (
-                                ("rules", i, field, j),
-                                f"unknown group {name!r}; define it under [groups.{name}]",
-                            )
+        refs: list[tuple[tuple[str | int, ...], Any]] = [
+            ((field, j), ref)
+            for field in ("all", "any", "none")
+            for j, ref in enumerate(array(rule.get(field)))
+        ]
+        for k, near in enumerate(array(rule.get("near"))):
+            refs += [
+                (("near", k, "groups", j), ref)
+                for j, ref in enumerate(array(table(near).get("groups")))
+            ]
+        for where, ref in refs:
+            if not isinstance(ref, str):
+                continue
+            for name in (n.strip() for n in ref.split("|")):
+                if name not in known_groups:
+                    problems.append(
+                        (
+                            ("rules", i, *where),
+                            f"unknown group {name!r}; define it under [groups.{name}]",
                         )
+                    )
+    problems += _term_problems(data)
+    return problems
+
+
+def _term_problems(data: dict[str, Any]) -> list[tuple[tuple[str | int, ...], str]]:
+    """Terms that cannot match as written (`*` alone, a dangling `~2`)."""
+    problems: list[tuple[tuple[str | int, ...], str]] = []
+    places: list[tuple[tuple[str | int, ...], object]] = []
+    groups = data.get("groups")
+    if isinstance(groups, dict):
+        places += [(("groups", name), terms) for name, terms in groups.items()]
+    states = data.get("states")
+    if isinstance(states, dict):
+        places += [
+            (("states", code, "terms"), state.get("terms"))
+            for code, state in states.items()
+            if isinstance(state, dict)
+        ]
+    for base, by_language in places:
+        if not isinstance(by_language, dict):
+            continue
+        for language, terms in by_language.items():
+            for j, term in enumerate(terms if isinstance(terms, list) else []):
+                if not isinstance(term, str):
+                    continue
+                try:
+                    parse_term(term)
+                except TermError as exc:
+                    problems.append(((*base, language, j), str(exc)))
     return problems
 
 

@@ -19,7 +19,7 @@ import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-_EXTRA = str.maketrans(
+_EXTRA_PAIRS = tuple(
     {
         "ł": "l",
         "ı": "i",
@@ -30,20 +30,31 @@ _EXTRA = str.maketrans(
         "œ": "oe",
         "ħ": "h",
         "ŀ": "l",
-    }
+    }.items()
 )
+
+# Combining marks of the Latin, Greek and Cyrillic scripts (accents, cedillas,
+# the Turkish dot above); NFD puts them after their letter.
+MARKS = "\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f"
+_MARK = re.compile(f"[{MARKS}]+")
 
 # A word: letters and digits, with the combining marks that may follow them.
 # Apostrophes and hyphens split words (Türkiye'nin -> Türkiye, nin).
-WORD = re.compile(r"(?:[^\W_][\u0300-\u036f]*)+")
+WORD = re.compile(f"(?:[^\\W_][{MARKS}]*)+")
+# The same on folded text, which has no marks left.
+FOLDED_WORD = re.compile(r"[^\W_]+")
 
 
 def fold(text: str) -> str:
     """The matching key of `text` (a word or a whole string)."""
     text = unicodedata.normalize("NFKC", text).casefold()
-    decomposed = unicodedata.normalize("NFD", text)
-    stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-    return stripped.translate(_EXTRA)
+    if not text.isascii():
+        text = _MARK.sub("", unicodedata.normalize("NFD", text))
+        # str.translate is slow on non-ASCII text; a few replaces are not.
+        for letter, plain in _EXTRA_PAIRS:
+            if letter in text:
+                text = text.replace(letter, plain)
+    return text
 
 
 @dataclass(frozen=True)

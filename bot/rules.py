@@ -2,48 +2,66 @@
 
 Semantics, in the order they apply:
 
-1. A *term* is one or more words. Words match whole words of the text after
-   folding (see `bot.fold`: case, accents and Turkish/Greek/Romanian letter
-   variants do not matter). A trailing `*` makes a word a prefix:
-   `kasetini* šaudmen*` matches "kasetinių šaudmenų" and "kasetiniu saudmenu".
-   A term of several words matches those words in a row.
+1. A *term* is one or more words (syntax in `bot.terms`). Words match whole
+   words of the text after folding (`bot.fold`: case, accents and the
+   Turkish, Greek and Romanian letter variants do not matter). A trailing `*`
+   makes a word a prefix; `~N` between two words lets up to N other words
+   stand between them.
 2. A *group* is a named set of terms in any languages (`[groups.cluster]`).
    The group `state` is built in: every term of every `[states.XX]`.
-3. A *rule* matches an item (title and summary together) when every entry of
-   `all` matched, at least one entry of `any` matched (if `any` is given), and
-   no entry of `none` matched. An entry `a|b` matches when either group does.
-4. The *state* of a hit is the first configured state named in the item;
-   when none is named, the feed's own state.
+3. A *rule* matches an item (title, then summary, as one text) when every
+   entry of `all` matched, at least one entry of `any` matched (if `any` is
+   given), no entry of `none` matched, and every `near` constraint holds: its
+   groups occur together within a window of `within` words. `within = N` on
+   the rule is short for one `near` over all `all` entries except `state`.
+   An entry `a|b` matches when either group does.
+4. The *states* of a hit are the configured states the item names, strongest
+   first (named in the title, then named most often, then named first); when
+   it names none, the feed's own state. A rule that lists `state` in `all`
+   therefore only fires for items that name a configured state.
 
-All terms are compiled once into a word index (exact words in a dict, prefixes
-by length), so matching an item costs one pass over its words, not a loop over
-terms. Everything here is pure: text in, `RuleHit`s out.
+All first words of all terms are compiled once into one Aho-Corasick
+automaton over the folded word stream, so an item costs one pass of C code
+plus a check of the few candidates it finds: never a loop over terms.
+Everything here is pure: text in, `RuleHit`s and explanations out.
 """
 
 from __future__ import annotations
 
+import unicodedata
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from bot.config import BUILTIN_STATE_GROUP, Config, Rule
-from bot.fold import WORD, Token, fold, tokens
+import ahocorasick
+
+from bot.config import BUILTIN_STATE_GROUP, Config, Near, Rule
+from bot.fold import WORD, fold
+from bot.terms import Word, parse_term
 
 SNIPPET_CHARS = 300
+# Words between the end of the title and the start of the summary, so a
+# proximity window does not casually join the two.
+FIELD_GAP = 5
+_FIELD_GAP = ["|"] * FIELD_GAP
+# Offsets of matched terms refer to the NFC form of the fields, which is how
+# feeds.text stores them. Words keep the marks NFC could not compose (the
+# i + dot above that str.lower makes of Turkish İ).
+_WORD = WORD
+_FOLD_CACHE_MAX = 200_000
 
 
-@dataclass(frozen=True)
-class _Word:
-    key: str
-    prefix: bool
-
-    def accepts(self, key: str) -> bool:
-        return key.startswith(self.key) if self.prefix else key == self.key
+def _nfc(text: str) -> str:
+    return (
+        text
+        if unicodedata.is_normalized("NFC", text)
+        else unicodedata.normalize("NFC", text)
+    )
 
 
 @dataclass(frozen=True)
 class _Term:
-    text: str  # as written in the config
-    words: tuple[_Word, ...]
+    text: str  # as written in the config (the first spelling seen)
+    words: tuple[Word, ...]
     groups: frozenset[str]
     states: frozenset[str]
 
@@ -55,7 +73,7 @@ class MatchedTerm:
     term: str
     groups: tuple[str, ...]
     field: str
-    start: int
+    start: int  # character offsets in that field
     end: int
     text: str  # the words as they appear in the item
 
@@ -78,6 +96,7 @@ class RuleHit:
     state: str | None
     matched: tuple[MatchedTerm, ...]
     snippet: str
+    states: tuple[str, ...] = ()
 
     @property
     def terms(self) -> list[str]:
@@ -85,21 +104,73 @@ class RuleHit:
         return list(dict.fromkeys(m.text for m in self.matched))
 
 
+@dataclass(frozen=True)
+class Verdict:
+    """Why a rule did or did not match one item, for `rules test`."""
+
+    rule: Rule
+    matched: bool
+    missing: tuple[str, ...] = ()  # entries of `all` (or all of `any`) not found
+    excluded_by: tuple[str, ...] = ()  # entries of `none` that were found
+    too_far: tuple[str, ...] = ()  # `near` constraints that failed
+
+    @property
+    def reasons(self) -> list[str]:
+        out = [f"missing {m}" for m in self.missing]
+        out += [f"excluded by {e}" for e in self.excluded_by]
+        out += [f"{n} too far apart" for n in self.too_far]
+        return out
+
+
+@dataclass(frozen=True)
+class Explanation:
+    hits: list[RuleHit]
+    verdicts: list[Verdict]
+    terms: list[MatchedTerm]
+    states: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class _Occurrence:
+    term: _Term
+    first: int  # token positions (title first, then summary)
+    last: int
+
+
 @dataclass
-class _Index:
-    exact: dict[str, list[_Term]] = field(default_factory=lambda: defaultdict(list))
-    prefix: dict[str, list[_Term]] = field(default_factory=lambda: defaultdict(list))
-    prefix_lengths: list[int] = field(default_factory=list)
+class _Text:
+    """An item folded and split once: positions, and a way back to the original."""
+
+    title: str
+    summary: str
+    keys: list[str] = field(default_factory=list)
+    title_len: int = 0
+    _spans: dict[str, list[tuple[int, int]]] = field(default_factory=dict)
+
+    def spans(self, name: str) -> list[tuple[int, int]]:
+        """Character spans of the original words of a field (computed once)."""
+        if name not in self._spans:
+            source = self.title if name == "title" else self.summary
+            self._spans[name] = [(m.start(), m.end()) for m in _WORD.finditer(source)]
+        return self._spans[name]
+
+    def field_of(self, position: int) -> tuple[str, int]:
+        if position < self.title_len:
+            return "title", position
+        return "summary", position - self.title_len - FIELD_GAP
 
 
-def _compile_term(text: str) -> tuple[_Word, ...]:
-    words: list[_Word] = []
-    for raw in text.split():
-        star = raw.endswith("*")
-        parts = [fold(p) for p in WORD.findall(raw)]
-        for i, part in enumerate(parts):
-            words.append(_Word(part, prefix=star and i == len(parts) - 1))
-    return tuple(words)
+def _alternatives(entry: str) -> frozenset[str]:
+    return frozenset(name.strip() for name in entry.split("|"))
+
+
+def _near_constraints(rule: Rule) -> list[Near]:
+    near = list(rule.near)
+    if rule.within is not None:
+        entries = [e for e in rule.all if _alternatives(e) != {BUILTIN_STATE_GROUP}]
+        if len(entries) >= 2:
+            near.append(Near(groups=entries, within=rule.within))
+    return near
 
 
 class Matcher:
@@ -107,13 +178,21 @@ class Matcher:
 
     def __init__(self, config: Config) -> None:
         self.rules: list[Rule] = list(config.rules)
-        merged: dict[tuple[_Word, ...], tuple[str, set[str], set[str]]] = {}
+        self._near = {rule.id: _near_constraints(rule) for rule in self.rules}
+        # Each rule's `all` and `any` entries as sets of group names, for the
+        # quick "could this rule match at all?" test.
+        self._needs = [
+            (
+                [_alternatives(e) for e in rule.all],
+                [_alternatives(e) for e in rule.any],
+            )
+            for rule in self.rules
+        ]
+        merged: dict[tuple[Word, ...], tuple[str, set[str], set[str]]] = {}
 
         def add(text: str, group: str, state: str | None) -> None:
-            words = _compile_term(text)
-            if not words:
-                return
-            _text, groups, states = merged.setdefault(words, (text, set(), set()))
+            words = parse_term(text)
+            _first, groups, states = merged.setdefault(words, (text, set(), set()))
             groups.add(group)
             if state:
                 states.add(state)
@@ -126,105 +205,253 @@ class Matcher:
             for terms in state.terms.values():
                 for text in terms:
                     add(text, BUILTIN_STATE_GROUP, code)
-        self._index = _Index()
-        for words, (text, groups, states) in merged.items():
-            term = _Term(text, words, frozenset(groups), frozenset(states))
+        by_key: dict[str, list[_Term]] = defaultdict(list)
+        for words, (spelling, groups, states) in merged.items():
             head = words[0]
-            (self._index.prefix if head.prefix else self._index.exact)[head.key].append(
-                term
+            # Keys are searched in " word1 word2 … " so a leading space anchors
+            # the word start; a trailing space ends a whole (non-prefix) word.
+            key = f" {head.key}" if head.prefix else f" {head.key} "
+            by_key[key].append(
+                _Term(spelling, words, frozenset(groups), frozenset(states))
             )
-        self._index.prefix_lengths = sorted({len(k) for k in self._index.prefix})
+        self._automaton = ahocorasick.Automaton()
+        for key, candidates in by_key.items():
+            self._automaton.add_word(key, (len(key), tuple(candidates)))
+        if by_key:
+            self._automaton.make_automaton()
         self.term_count = len(merged)
+        self._folds: dict[str, tuple[str, ...]] = {}
 
-    def find_terms(self, text: str, field_name: str) -> list[tuple[MatchedTerm, _Term]]:
-        """Every term occurrence in `text`, in order."""
-        words = list(tokens(text))
-        found: list[tuple[MatchedTerm, _Term]] = []
-        for i, token in enumerate(words):
-            for term in self._candidates(token.key):
-                end = _match_at(term, words, i)
-                if end is not None:
-                    start, stop = token.start, words[end - 1].end
-                    found.append(
-                        (
-                            MatchedTerm(
-                                term.text,
-                                tuple(sorted(term.groups)),
-                                field_name,
-                                start,
-                                stop,
-                                text[start:stop],
-                            ),
-                            term,
-                        )
-                    )
-        return found
+    # -- finding terms -------------------------------------------------------
 
-    def _candidates(self, key: str) -> list[_Term]:
-        out = list(self._index.exact.get(key, ()))
-        for length in self._index.prefix_lengths:
-            if length > len(key):
-                break
-            out.extend(self._index.prefix.get(key[:length], ()))
+    def _keys(self, text: str) -> list[str]:
+        """Folded words of `text`.
+
+        News vocabulary repeats, so each whitespace-separated chunk is folded
+        and split once and then looked up: a dict hit is far cheaper than the
+        Unicode regex and normalization it stands for.
+        """
+        cache = self._folds
+        if len(cache) > _FOLD_CACHE_MAX:
+            cache.clear()
+        out: list[str] = []
+        for chunk in text.split():
+            keys = cache.get(chunk)
+            if keys is None:
+                keys = cache[chunk] = tuple(
+                    fold(word).replace(" ", "") for word in _WORD.findall(chunk)
+                )
+            out.extend(keys)
         return out
+
+    def _scan(self, title: str, summary: str) -> tuple[_Text, list[_Occurrence]]:
+        text = _Text(_nfc(title), _nfc(summary))
+        head = self._keys(text.title)
+        text.title_len = len(head)
+        # Placeholder words between the fields are never a key, always a gap.
+        text.keys = [*head, *_FIELD_GAP, *self._keys(text.summary)]
+        found: list[_Occurrence] = []
+        if self.term_count == 0 or len(text.keys) == FIELD_GAP:
+            return text, found
+        joined = " " + " ".join(text.keys) + " "
+        for end, (length, terms) in self._automaton.iter(joined):
+            # A key starts at the space before its word, so the spaces before
+            # it count the words before it. Matches are few; counting is C.
+            position = joined.count(" ", 0, end - length + 1)
+            for term in terms:
+                if len(term.words) == 1:  # the automaton already checked it
+                    found.append(_Occurrence(term, position, position))
+                    continue
+                last = _match_from(term.words, 1, text.keys, position)
+                if last is not None:
+                    found.append(_Occurrence(term, position, last))
+        found.sort(key=lambda o: (o.first, o.last))
+        return text, found
+        for end, (length, terms) in self._automaton.iter(joined):
+            # A key starts at the space before its word, so the spaces before
+            # it count the words before it. Matches are few; counting is C.
+            position = joined.count(" ", 0, end - length + 1)
+            for term in terms:
+                if len(term.words) == 1:  # the automaton already checked it
+                    found.append(_Occurrence(term, position, position))
+                    continue
+                if not text.keys:
+                    text.keys = joined.split()
+                last = _match_from(term.words, 1, text.keys, position)
+                if last is not None:
+                    found.append(_Occurrence(term, position, last))
+        found.sort(key=lambda o: (o.first, o.last))
+        return text, found
+
+    def _spans(self, text: _Text, occurrence: _Occurrence) -> MatchedTerm:
+        name, first = text.field_of(occurrence.first)
+        _, last = text.field_of(occurrence.last)
+        source = text.title if name == "title" else text.summary
+        spans = text.spans(name)
+        if len(spans) > last:
+            start, end = spans[first][0], spans[last][1]
+        else:  # NFKC split a word differently (rare): point at the field start
+            start, end = 0, 0
+        return MatchedTerm(
+            occurrence.term.text,
+            tuple(sorted(occurrence.term.groups)),
+            name,
+            start,
+            end,
+            source[start:end] or occurrence.term.text,
+        )
+
+    def find_terms(self, text: str, field_name: str = "title") -> list[MatchedTerm]:
+        """Every term occurrence in one piece of text, in order."""
+        scanned, found = (
+            self._scan(text, "") if field_name == "title" else self._scan("", text)
+        )
+        return [self._spans(scanned, o) for o in found]
+
+    # -- evaluating rules ----------------------------------------------------
+
+    def _verdict(
+        self, rule: Rule, positions: dict[str, list[tuple[int, int]]]
+    ) -> Verdict:
+        present = set(positions)
+        missing = tuple(e for e in rule.all if not _alternatives(e) & present)
+        if rule.any and not any(_alternatives(e) & present for e in rule.any):
+            missing += (" or ".join(rule.any),)
+        excluded = tuple(e for e in rule.none if _alternatives(e) & present)
+        too_far: tuple[str, ...] = ()
+        if not missing:
+            too_far = tuple(
+                f"{', '.join(n.groups)} (within {n.within} words)"
+                for n in self._near[rule.id]
+                if not _within(
+                    [_positions_of(_alternatives(g), positions) for g in n.groups],
+                    n.within,
+                )
+            )
+        ok = not missing and not excluded and not too_far
+        return Verdict(rule, ok, missing, excluded, too_far)
+
+    def explain(
+        self, *, title: str, summary: str, feed_state: str | None = None
+    ) -> Explanation:
+        """Hits plus, for every rule, why it matched or not."""
+        text, found = self._scan(title, summary)
+        return self._evaluate(text, found, feed_state)
 
     def match(
         self, *, title: str, summary: str, feed_state: str | None = None
     ) -> list[RuleHit]:
         """The rules this item satisfies, each with its evidence."""
-        found = self.find_terms(title, "title") + self.find_terms(summary, "summary")
-        if not found:
+        text, found = self._scan(title, summary)
+        present = {g for o in found for g in o.term.groups}
+        # Cheap presence test first: most items satisfy no rule at all.
+        if not any(
+            all(e & present for e in all_of)
+            and (not any_of or any(e & present for e in any_of))
+            for all_of, any_of in self._needs
+        ):
             return []
-        groups: set[str] = set()
-        for _, term in found:
-            groups |= term.groups
-        state = next((min(t.states) for _, t in found if t.states), feed_state)
+        return self._evaluate(text, found, feed_state).hits
+
+    def _evaluate(
+        self, text: _Text, found: list[_Occurrence], feed_state: str | None
+    ) -> Explanation:
+        positions: dict[str, list[tuple[int, int]]] = defaultdict(list)
+        for occurrence in found:
+            for group in occurrence.term.groups:
+                positions[group].append((occurrence.first, occurrence.last))
+        states = _rank_states(found, text.title_len) or (
+            (feed_state,) if feed_state else ()
+        )
+        verdicts = [self._verdict(rule, positions) for rule in self.rules]
+        terms = [self._spans(text, o) for o in found]
         hits: list[RuleHit] = []
-        for rule in self.rules:
-            if not _satisfied(rule, groups):
+        for verdict in verdicts:
+            if not verdict.matched:
                 continue
+            rule = verdict.rule
             wanted = _groups_of(rule)
-            evidence = tuple(m for m, t in found if t.groups & wanted)
+            evidence = tuple(
+                t for t, o in zip(terms, found, strict=True) if o.term.groups & wanted
+            )
             hits.append(
                 RuleHit(
                     rule=rule.id,
                     topic=rule.topic,
                     severity=rule.severity,
-                    state=state,
+                    state=states[0] if states else None,
                     matched=evidence,
-                    snippet=snippet(title, summary, evidence),
+                    snippet=snippet(text.title, text.summary, evidence),
+                    states=states,
                 )
             )
-        return hits
+        return Explanation(hits, verdicts, terms, states)
 
 
-def _match_at(term: _Term, words: list[Token], i: int) -> int | None:
-    """The index after the last word if `term` matches starting at word i."""
-    if i + len(term.words) > len(words):
-        return None
-    for offset, word in enumerate(term.words):
-        if not word.accepts(words[i + offset].key):
-            return None
-    return i + len(term.words)
+def _match_from(
+    words: tuple[Word, ...], index: int, keys: list[str], previous: int
+) -> int | None:
+    word = words[index]
+    for position in range(previous + 1, min(previous + 2 + word.gap, len(keys))):
+        if word.accepts(keys[position]):
+            if index == len(words) - 1:
+                return position
+            last = _match_from(words, index + 1, keys, position)
+            if last is not None:
+                return last
+    return None
 
 
-def _alternatives(entry: str) -> set[str]:
-    return {name.strip() for name in entry.split("|")}
+def _positions_of(
+    names: frozenset[str], positions: dict[str, list[tuple[int, int]]]
+) -> list[tuple[int, int]]:
+    return sorted(p for name in names for p in positions.get(name, ()))
 
 
-def _groups_of(rule: Rule) -> set[str]:
+def _within(lists: list[list[tuple[int, int]]], window: int) -> bool:
+    """Is there one occurrence from each list, all inside `window` words?"""
+    if any(not entries for entries in lists):
+        return False
+    events = sorted(
+        (first, last, i) for i, entries in enumerate(lists) for first, last in entries
+    )
+    # Sliding window over occurrences ordered by start: the classic
+    # "smallest window containing every colour".
+    counts = [0] * len(lists)
+    covered = 0
+    left = 0
+    for right, (_, _, colour) in enumerate(events):
+        counts[colour] += 1
+        covered += counts[colour] == 1
+        while covered == len(lists):
+            span_start = events[left][0]
+            span_end = max(e[1] for e in events[left : right + 1])
+            if span_end - span_start <= window:
+                return True
+            counts[events[left][2]] -= 1
+            covered -= counts[events[left][2]] == 0
+            left += 1
+    return False
+
+
+def _rank_states(found: list[_Occurrence], title_len: int) -> tuple[str, ...]:
+    score: dict[str, tuple[int, int, int]] = {}
+    for occurrence in found:
+        for code in occurrence.term.states:
+            in_title, count, first = score.get(code, (0, 0, -occurrence.first))
+            score[code] = (
+                max(in_title, int(occurrence.first < title_len)),
+                count + 1,
+                first,
+            )
+    return tuple(sorted(score, key=lambda code: score[code], reverse=True))
+
+
+def _groups_of(rule: Rule) -> frozenset[str]:
     names: set[str] = set()
     for entry in (*rule.all, *rule.any):
         names |= _alternatives(entry)
-    return names
-
-
-def _satisfied(rule: Rule, groups: set[str]) -> bool:
-    if not all(_alternatives(e) & groups for e in rule.all):
-        return False
-    if rule.any and not any(_alternatives(e) & groups for e in rule.any):
-        return False
-    return not any(_alternatives(e) & groups for e in rule.none)
+    return frozenset(names)
 
 
 def snippet(title: str, summary: str, evidence: tuple[MatchedTerm, ...]) -> str:

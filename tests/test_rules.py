@@ -89,7 +89,7 @@ MATCHER = Matcher(make_config())  # groups and states only: for find_terms
 
 def found(text: str, matcher: Matcher = MATCHER) -> list[str]:
     """The configured terms found in `text`, in order."""
-    return [m.term for m, _ in matcher.find_terms(text, "title")]
+    return [m.term for m in matcher.find_terms(text, "title")]
 
 
 def rule_ids(hits: list[RuleHit]) -> list[str]:
@@ -190,7 +190,7 @@ def test_a_term_in_several_groups_counts_for_each() -> None:
         + '\n[groups.withdraw_en]\nen = ["withdraw*"]\n'
         + rule("r", all="withdraw_en, state")
     )
-    [(match, _)] = Matcher(config).find_terms("withdrawal", "title")
+    [match] = Matcher(config).find_terms("withdrawal", "title")
     assert match.groups == ("withdraw", "withdraw_en")
     hits = Matcher(config).match(title="Poland withdrawal", summary="")
     assert rule_ids(hits) == ["r"]
@@ -201,7 +201,7 @@ def test_a_term_in_several_groups_counts_for_each() -> None:
 
 def test_matched_term_offsets_and_text_point_into_the_field() -> None:
     title = "Lietuva: KASETINIŲ ŠAUDMENŲ"
-    [state, cluster] = [m for m, _ in MATCHER.find_terms(title, "title")]
+    [state, cluster] = MATCHER.find_terms(title, "title")
     assert (state.term, state.groups, state.field) == ("lietuv*", ("state",), "title")
     assert (state.start, state.end, state.text) == (0, 7, "Lietuva")
     assert cluster.text == "KASETINIŲ ŠAUDMENŲ"
@@ -231,7 +231,7 @@ def test_evidence_only_holds_terms_of_the_rules_groups() -> None:
 
 
 def test_matched_term_as_dict_is_json_ready() -> None:
-    [(match, _)] = MATCHER.find_terms("Łotwa", "summary")
+    [match] = MATCHER.find_terms("Łotwa", "summary")
     assert match.as_dict() == {
         "term": "lotw*",
         "groups": ["state"],
@@ -475,7 +475,7 @@ NOTHING = Matcher(parse_config("", Path("t.toml")))
 
 def test_a_config_without_rules_still_finds_terms() -> None:
     assert NO_RULES.term_count > 0 and NOTHING.term_count == 0
-    assert [m.term for m, _ in NO_RULES.find_terms("cluster munitions", "title")]
+    assert [m.term for m in NO_RULES.find_terms("cluster munitions", "title")]
 
 
 @settings(max_examples=100, deadline=None)
@@ -547,7 +547,7 @@ def test_a_term_inserted_at_a_word_boundary_is_found(
     spaces = [i for i, ch in enumerate(text) if ch in " \n"] + [len(text)]
     at = spaces[position % len(spaces)]
     new_text = f"{text[:at]} {spelling} {text[at:]}"
-    matches = [m for m, _ in PROPERTY_MATCHER.find_terms(new_text, field)]
+    matches = PROPERTY_MATCHER.find_terms(new_text, field)
     assert any(
         m.term == configured
         and m.start == at + 1
