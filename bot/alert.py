@@ -19,6 +19,7 @@ from storage.outbox import PendingAlert
 HEADER_MAX = 150
 SECTION_MAX = 3000
 FALLBACK_MAX = 3000
+MAX_LINK = 1000
 
 TOPIC_WORDS = {
     "ccm_withdrawal": "Leaving the Convention on Cluster Munitions",
@@ -30,9 +31,22 @@ TOPIC_WORDS = {
 }
 
 
-def escape(text: str) -> str:
-    """Make feed text inert in Slack mrkdwn."""
+_FORMATTING = re.compile(r"([*_~`])")
+
+
+def escape_entities(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def escape(text: str) -> str:
+    """Make feed text inert in Slack mrkdwn.
+
+    `&`, `<` and `>` become entities, so nothing can ping or link. A zero-width
+    space goes before `*`, `_`, `~` and backticks: Slack only formats from a
+    word boundary, so a headline's asterisks stay asterisks.
+    """
+    text = escape_entities(text)
+    return _FORMATTING.sub("\u200b\\1", text) if _FORMATTING.search(text) else text
 
 
 def cut(text: str, limit: int) -> str:
@@ -49,7 +63,9 @@ def safe_url(url: str | None) -> str | None:
         return None
     if scheme not in {"http", "https"}:
         return None
-    return quote(url, safe=":/?#[]@!$&'()*+,;=%~-._")
+    quoted = quote(url, safe=":/?#[]@!$&'()*+,;=%~-._")
+    # A link longer than this would crowd the title out of its section.
+    return quoted if len(quoted) <= MAX_LINK else None
 
 
 def flag(code: str | None) -> str:
@@ -133,9 +149,11 @@ def render_alert(
             }
         )
     rules = ", ".join(dict.fromkeys(h.rule for h in alert.hits))
-    context = f"Rule: {escape(rules)} · Matched: {escape(', '.join(terms))}"
+    # Rule names and topics come from the team's config: entities only, so a
+    # rule name copied from Slack is the rule name.
+    context = f"Rule: {escape_entities(rules)} · Matched: {escape(', '.join(terms))}"
     if len(topics) > 1:
-        context += f" · Also: {escape('; '.join(topics[1:]))}"
+        context += f" · Also: {escape_entities('; '.join(topics[1:]))}"
     blocks.append(
         {
             "type": "context",

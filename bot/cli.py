@@ -21,10 +21,18 @@ from typing import Any
 import click
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from bot.config import Config, ConfigError, database_url, load_config, parse_duration
 from bot.runtime import Runtime, utcnow
-from storage.db import StorageError, check_connection, current_revision, redact, upgrade
+from storage.db import (
+    BadDatabaseURL,
+    StorageError,
+    check_connection,
+    current_revision,
+    redact,
+    upgrade,
+)
 from storage.history import HitFilter, HitRow, list_hits
 
 
@@ -86,10 +94,16 @@ def _runtime(ctx: click.Context, *, migrate: bool = True) -> Iterator[Runtime]:
     config, path = _config(ctx)
     try:
         rt = Runtime.open(config, path)
+    except BadDatabaseURL as exc:
+        raise BadInput(str(exc)) from None
+    except StorageError as exc:
+        raise click.ClickException(str(exc)) from None
+    try:
         check_connection(rt.engine)
         if migrate:
             upgrade(rt.engine)
     except StorageError as exc:
+        rt.close()
         raise click.ClickException(str(exc)) from None
     try:
         yield rt
@@ -198,20 +212,24 @@ def emit(
         writer = csv.DictWriter(buffer, fieldnames=fields)
         writer.writeheader()
         for r in rows:
-            writer.writerow(
-                {
-                    k: "; ".join(v) if isinstance(v, list) else _jsonable(v)
-                    for k, v in r.items()
-                }
-            )
+            writer.writerow({k: _csv_cell(v) for k, v in r.items()})
         click.echo(buffer.getvalue(), nl=False)
         return
     table = Table(show_lines=False)
     for column in columns:
         table.add_column(column, overflow="fold")
     for r in rows:
-        table.add_row(*(_cell(r[c]) for c in columns))
+        # Text, not markup: a feed title with "[/]" or "[link=…]" is just text.
+        table.add_row(*(Text(_cell(r[c])) for c in columns))
     Console().print(table)
+
+
+def _csv_cell(value: Any) -> Any:
+    value = "; ".join(map(str, value)) if isinstance(value, list) else _jsonable(value)
+    # A feed title starting with = + - @ would run as a spreadsheet formula.
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
+        return "'" + value
+    return value
 
 
 def _cell(value: Any) -> str:
@@ -274,4 +292,22 @@ def hits(
 
 
 def main(argv: list[str] | None = None) -> None:
-    cli.main(args=argv, prog_name="normwatch")
+    """The console script: every failure is one line on stderr and exit 1."""
+    try:
+        status = cli.main(args=argv, prog_name="normwatch", standalone_mode=False)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except click.Abort:
+        click.echo("Aborted.", err=True)
+        sys.exit(1)
+    except Exception as exc:
+        if logging.getLogger().isEnabledFor(logging.DEBUG):
+            raise
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        click.echo(
+            f"normwatch: {type(exc).__name__}: {reason} (run with -v for details)",
+            err=True,
+        )
+        sys.exit(1)
+    sys.exit(status if isinstance(status, int) else 0)

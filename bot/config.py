@@ -38,8 +38,18 @@ _DURATION = re.compile(r"(\d+)\s*([smhdw])")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 
 
+MAX_DURATION = 3650 * 86400  # ten years: beyond that, dates overflow
+
+
 def parse_duration(value: object) -> int:
-    """Seconds from `90`, `"90s"`, `"10m"`, `"1h30m"` or `"7d"`."""
+    """Seconds from `90`, `"90s"`, `"10m"`, `"1h30m"` or `"7d"`, at most ten years."""
+    seconds = _duration(value)
+    if seconds > MAX_DURATION:
+        raise ValueError(f"{value!r} is longer than ten years; write e.g. '30d'")
+    return seconds
+
+
+def _duration(value: object) -> int:
     if isinstance(value, bool):
         raise ValueError("expected a duration like '10m' or '7d', got a boolean")
     if isinstance(value, int):
@@ -87,7 +97,7 @@ class General(_Strict):
     interval: Duration = 600
     alert_max_age: Duration = 7 * 86400
     tick: Duration = 30
-    contact: str = ""
+    contact: str = Field(default="", max_length=200)
 
     @field_validator("timezone")
     @classmethod
@@ -98,6 +108,14 @@ class General(_Strict):
             raise ValueError(
                 f"{value!r} is not a time zone; use a name like 'Europe/Vilnius'"
             ) from None
+        return value
+
+    @field_validator("contact")
+    @classmethod
+    def _ascii(cls, value: str) -> str:
+        # It goes into the User-Agent header, which HTTP keeps to printable ASCII.
+        if not all(" " <= ch <= "~" for ch in value):
+            raise ValueError("use plain ASCII (an e-mail address or a URL), no accents")
         return value
 
     @field_validator("interval", "tick")
@@ -113,7 +131,7 @@ class Storage(_Strict):
 
 
 class Slack(_Strict):
-    channel: str = ""
+    channel: str = Field(default="#normwatch-alerts", min_length=1, max_length=80)
     api_url: str = DEFAULT_SLACK_API_URL
     unfurl_links: bool = False
 

@@ -13,15 +13,17 @@ import logging
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from bot import __version__
 from bot.rules import RuleHit
 from bot.runtime import Runtime
 from feeds.entry import FetchResult, FetchTarget
 from feeds.fetch import fetch_all, user_agent
 from feeds.parse import ParseError, parse_feed
-from storage.archive import HitRecord, insert_items, record_hits
+from storage.archive import HitRecord, has_items, insert_items, record_hits
 from storage.db import transaction
-from storage.feedstate import FeedSpec, claim_due, record_fetch, sync_feeds
+from storage.feedstate import FeedSpec, claim_due, record_fetch, release, sync_feeds
 
 log = logging.getLogger("normwatch.poll")
 
@@ -147,6 +149,9 @@ def _store(
     oldest_alertable = now - timedelta(seconds=max_age) if max_age else None
     hits = alerts = 0
     with transaction(rt.sessions) as session:
+        # A new feed's undated entries are its backlog as often as its news:
+        # record their hits, alert none of them.
+        first_fetch = not has_items(session, feed.id)
         new = insert_items(session, feed.id, parsed.entries, fetched_at=now)
         for item in new:
             matches = rt.matcher.match(
@@ -158,7 +163,7 @@ def _store(
                 continue
             alertable = (
                 oldest_alertable is None or item.entry.published_at >= oldest_alertable
-            )
+            ) and (item.entry.dated or not first_fetch)
             stored = record_hits(
                 session,
                 item.id,
@@ -167,8 +172,8 @@ def _store(
                 channel=rt.config.slack.channel,
                 alertable=alertable,
             )
-            hits += len(stored)
-            alerts += bool(stored and alertable)
+            hits += len(stored.hit_ids)
+            alerts += stored.queued
         # Same transaction: validators advance only together with the items.
         record_fetch(
             session,
@@ -200,12 +205,37 @@ def poll_once(rt: Runtime, *, force: bool = False) -> list[FeedReport]:
     agent = user_agent(__version__, rt.config.normwatch.contact)
     targets = [FetchTarget(f.url, f.etag, f.last_modified) for f in claimed]
     results = asyncio.run(fetch_all(targets, agent=agent))
-    reports = []
-    for feed, result in zip(claimed, results, strict=True):
-        report = _store(rt, feed, result, rt.clock())
-        _log(report)
-        reports.append(report)
+    reports: list[FeedReport] = []
+    done: set[int] = set()
+    try:
+        for feed, result in zip(claimed, results, strict=True):
+            if rt.stopping.is_set():
+                break
+            report = _store_safely(rt, feed, result)
+            done.add(feed.id)
+            _log(report)
+            reports.append(report)
+    finally:
+        left = [f.id for f in claimed if f.id not in done]
+        if left:  # stopped early: let the next run (or instance) take them now
+            with transaction(rt.sessions) as session:
+                release(session, left, owner=rt.owner)
     return reports
+
+
+def _store_safely(rt: Runtime, feed: _Claimed, result: FetchResult) -> FeedReport:
+    """`_store`, except that a failure is this feed's error, not the cycle's."""
+    try:
+        return _store(rt, feed, result, rt.clock())
+    except SQLAlchemyError as exc:
+        reason = str(getattr(exc, "orig", exc)).strip().splitlines()[0][:300]
+        error = f"storage: {type(exc).__name__}: {reason}"
+    except Exception as exc:  # a bug or a feed we did not foresee; keep polling
+        log.exception("feed %s: unexpected error", feed.name)
+        error = f"internal: {type(exc).__name__}: {exc}"[:300]
+    # The store rolled back; the feed backs off like any failing feed.
+    _record_outcome(rt, feed, result, rt.clock(), error=error)
+    return FeedReport(feed.name, feed.url, "error", error=error, elapsed=result.elapsed)
 
 
 def _log(report: FeedReport) -> None:

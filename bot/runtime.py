@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import socket
+import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -30,6 +31,8 @@ class Runtime:
     sessions: sessionmaker[Session]
     matcher: Matcher
     clock: Callable[[], datetime] = utcnow
+    # Set on SIGINT/SIGTERM: loops finish the item they are on and return.
+    stopping: threading.Event = field(default_factory=threading.Event)
     # Names this process in feed and outbox leases.
     owner: str = field(
         default_factory=lambda: (

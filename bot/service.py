@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import logging
 import signal
+import threading
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from types import FrameType
 
 from apscheduler.schedulers.blocking import BlockingScheduler
@@ -25,6 +27,8 @@ from storage.db import redact
 log = logging.getLogger("normwatch.run")
 
 DRAIN_SECONDS = 5
+# Longer than a fetch's deadline, so a poll in flight can finish.
+STOP_GRACE = 90
 
 
 def make_drainer(rt: Runtime) -> Drainer:
@@ -61,19 +65,29 @@ def announce(rt: Runtime, drainer: Drainer) -> None:
         )
 
 
-def _guarded(name: str, job: Callable[[], object]) -> Callable[[], None]:
-    """A job that logs its failure and lets the next tick try again."""
+@dataclass
+class _Job:
+    """A scheduled step that logs its failure (the next tick tries again) and
+    whose lock tells shutdown when it has finished."""
 
-    def run() -> None:
-        try:
-            job()
-        except SQLAlchemyError as exc:
-            reason = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
-            log.error("%s: database error, will retry next tick: %s", name, reason)
-        except Exception:
-            log.exception("%s failed; will retry next tick", name)
+    name: str
+    step: Callable[[], object]
+    rt: Runtime
+    running: threading.Lock = field(default_factory=threading.Lock)
 
-    return run
+    def __call__(self) -> None:
+        if self.rt.stopping.is_set():
+            return
+        with self.running:
+            try:
+                self.step()
+            except SQLAlchemyError as exc:
+                reason = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
+                log.error(
+                    "%s: database error, will retry next tick: %s", self.name, reason
+                )
+            except Exception:
+                log.exception("%s failed; will retry next tick", self.name)
 
 
 def run_forever(rt: Runtime) -> None:
@@ -82,31 +96,39 @@ def run_forever(rt: Runtime) -> None:
     sync_config_feeds(rt)
     scheduler = BlockingScheduler(timezone="UTC")
     common = {"max_instances": 1, "coalesce": True, "misfire_grace_time": None}
-    scheduler.add_job(
-        _guarded("poll", lambda: poll_once(rt)),
-        "interval",
-        seconds=rt.config.normwatch.tick,
-        next_run_time=rt.clock(),
-        id="poll",
-        **common,
-    )
-    scheduler.add_job(
-        _guarded("drain", drainer.drain),
-        "interval",
-        seconds=DRAIN_SECONDS,
-        next_run_time=rt.clock(),
-        id="drain",
-        **common,
-    )
+    jobs = [
+        (_Job("poll", lambda: poll_once(rt), rt), rt.config.normwatch.tick),
+        (_Job("drain", drainer.drain, rt), DRAIN_SECONDS),
+    ]
+    for job, seconds in jobs:
+        scheduler.add_job(
+            job,
+            "interval",
+            seconds=seconds,
+            next_run_time=rt.clock(),
+            id=job.name,
+            **common,
+        )
 
     def stop(signum: int, _: FrameType | None) -> None:
+        # A second Ctrl-C or SIGTERM kills at once: the database keeps us safe.
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
         log.info(
-            "received %s; finishing the current step and stopping",
+            "received %s; finishing the current step and stopping (again to force)",
             signal.Signals(signum).name,
         )
+        rt.stopping.set()
         scheduler.shutdown(wait=False)
 
     signal.signal(signal.SIGINT, stop)
     signal.signal(signal.SIGTERM, stop)
     scheduler.start()
+    for job, _ in jobs:  # wait for a step in progress to reach a safe point
+        if job.running.acquire(timeout=STOP_GRACE):
+            job.running.release()
+        else:
+            log.warning(
+                "%s is still running after %ds; stopping anyway", job.name, STOP_GRACE
+            )
     log.info("normwatch stopped")

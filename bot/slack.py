@@ -33,6 +33,8 @@ PERMANENT = {
     "missing_scope": "the bot token lacks the chat:write scope",
     "invalid_blocks": "Slack rejected the message layout",
     "msg_too_long": "Slack rejected the message as too long",
+    "msg_blocks_too_long": "Slack rejected the message blocks as too long",
+    "no_text": "Slack found no text in the message",
 }
 PERMANENT_WAIT = 3600.0
 
@@ -44,7 +46,8 @@ class Delivery:
     ts: str | None = None
     error: str | None = None
     wait: float = 0.0
-    permanent: bool = False
+    permanent: bool = False  # a person must fix something (token, channel)
+    undeliverable: bool = False  # Slack refuses this message whatever we do
 
 
 class SlackPoster:

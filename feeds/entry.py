@@ -51,8 +51,9 @@ class Entry:
     title: str
     summary: str
     language: str | None
-    published_at: datetime
+    published_at: datetime  # the fetch time when the feed gave no date
     fingerprint: str
+    dated: bool = True  # False: published_at is only the fetch time
 
 
 @dataclass(frozen=True)

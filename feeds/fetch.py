@@ -19,6 +19,9 @@ import httpx
 from feeds.entry import FetchResult, FetchTarget
 
 MAX_BODY_BYTES = 10 * 1024 * 1024
+# A whole fetch, however the server trickles its bytes; httpx's timeouts are per read.
+DEADLINE_SECONDS = 60.0
+MAX_RETRY_AFTER = 6 * 3600.0
 DEFAULT_CONCURRENCY = 16
 
 
@@ -45,14 +48,15 @@ def retry_after(value: str | None, now: datetime | None = None) -> float | None:
         return None
     value = value.strip()
     if value.isdigit():
-        return float(value)
+        return min(float(value), MAX_RETRY_AFTER)
     try:
         when = parsedate_to_datetime(value)
     except (TypeError, ValueError):
         return None
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
+    seconds = (when - (now or datetime.now(UTC))).total_seconds()
+    return min(max(0.0, seconds), MAX_RETRY_AFTER)
 
 
 def make_client(agent: str, *, timeout: float = 30.0) -> httpx.AsyncClient:
@@ -75,11 +79,22 @@ def _describe(exc: Exception) -> str:
 
 
 async def fetch_one(
-    client: httpx.AsyncClient, target: FetchTarget, *, max_bytes: int = MAX_BODY_BYTES
+    client: httpx.AsyncClient,
+    target: FetchTarget,
+    *,
+    max_bytes: int = MAX_BODY_BYTES,
+    deadline: float = DEADLINE_SECONDS,
 ) -> FetchResult:
     started = time.perf_counter()
     try:
-        outcome = await _get(client, target, max_bytes)
+        async with asyncio.timeout(deadline):
+            outcome = await _get(client, target, max_bytes)
+    except TimeoutError:
+        outcome = FetchResult(
+            url=target.url,
+            status="error",
+            error=f"no complete answer within {deadline:.0f}s",
+        )
     except (httpx.HTTPError, httpx.InvalidURL, OSError) as exc:
         outcome = FetchResult(url=target.url, status="error", error=_describe(exc))
     return replace(outcome, elapsed=time.perf_counter() - started)

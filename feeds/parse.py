@@ -19,7 +19,7 @@ import feedparser
 
 from feeds.canonical import canonical_url
 from feeds.entry import Entry, ParsedFeed
-from feeds.text import plain_text
+from feeds.text import plain_text, without_controls
 
 MAX_URL = 2048  # the column size; longer links are junk or hostile
 
@@ -58,9 +58,12 @@ def _language(entry: Any, feed_language: str | None, default: str | None) -> str
 
 
 def _guid(entry: Any, link: str | None, title: str, published: datetime | None) -> str:
-    guid = entry.get("id") or link
+    guid = without_controls(str(entry.get("id") or link or "")).strip()
+    if len(guid) > MAX_URL:
+        # Truncating could make two long ids collide and drop an item; a hash cannot.
+        return "sha256:" + hashlib.sha256(guid.encode()).hexdigest()
     if guid:
-        return str(guid).strip()[:2048]
+        return guid
     stamp = published.isoformat() if published else ""
     return "sha1:" + hashlib.sha1(f"{title}|{stamp}".encode()).hexdigest()
 
@@ -100,19 +103,23 @@ def parse_feed(
     for raw in parsed.entries:
         title = plain_text(raw.get("title"))
         summary = plain_text(raw.get("summary") or raw.get("description"))
-        link = raw.get("link") or None
+        link = without_controls(raw.get("link") or "").strip() or None
         if link and len(link) > MAX_URL:
             link = None  # a broken half-URL is worse than none; the guid still identifies it
+        canonical = canonical_url(link)
+        if canonical and len(canonical) > MAX_URL:
+            canonical = None
         published = _date(raw)
         entries.append(
             Entry(
                 guid=_guid(raw, link, title, published),
                 url=link,
-                canonical_url=canonical_url(link),
+                canonical_url=canonical,
                 title=title,
                 summary=summary,
                 language=_language(raw, feed_language, default_language),
                 published_at=published or fetched_at,
+                dated=published is not None,
                 fingerprint=fingerprint(title, summary),
             )
         )

@@ -36,6 +36,13 @@ _TAG = re.compile(r"""</?([A-Za-z][A-Za-z0-9]*)\b(?:[^<>"']|"[^"]*"|'[^']*')*/?>
 _SPACE = re.compile(r"\s+")
 # Zero-width characters and soft hyphens split words invisibly; drop them.
 _INVISIBLE = dict.fromkeys(map(ord, "\u00ad\u200b\u200c\u200d\u2060\ufeff"))
+# Control characters (NUL included, which PostgreSQL text refuses) become spaces.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
+def without_controls(value: str) -> str:
+    """The text with control characters replaced by spaces."""
+    return _CONTROL.sub(" ", value)
 
 
 def _tag(match: re.Match[str]) -> str:
@@ -55,5 +62,5 @@ def plain_text(value: str | None) -> str:
         value = _TAG.sub(_tag, value)
     if "&" in value:
         value = html.unescape(value)
-    value = unicodedata.normalize("NFC", value.translate(_INVISIBLE))
+    value = unicodedata.normalize("NFC", without_controls(value).translate(_INVISIBLE))
     return _SPACE.sub(" ", value).strip()

@@ -37,6 +37,12 @@ class HitRecord:
     snippet: str
 
 
+@dataclass(frozen=True)
+class Recorded:
+    hit_ids: list[int]  # the hits that were new
+    queued: bool  # whether this call queued the story's alert
+
+
 def insert_items(
     session: Session, feed_id: int, entries: Sequence[Entry], *, fetched_at: datetime
 ) -> list[NewItem]:
@@ -64,11 +70,7 @@ def insert_items(
     stmt = insert_ignore(session, Item, conflict=["feed_id", "guid"]).returning(
         Item.id, Item.guid
     )
-    new = (
-        session.execute(stmt, rows).all()
-        if len(rows) == 1
-        else _insert_each(session, stmt, rows)
-    )
+    new = _insert_each(session, stmt, rows)
     return [NewItem(row_id, unique[guid]) for row_id, guid in new]
 
 
@@ -81,6 +83,13 @@ def _insert_each(session: Session, stmt: Any, rows: list[dict[str, Any]]) -> lis
     return out
 
 
+def has_items(session: Session, feed_id: int) -> bool:
+    return (
+        session.scalar(select(Item.id).where(Item.feed_id == feed_id).limit(1))
+        is not None
+    )
+
+
 def story_for(session: Session, item_id: int, *, now: datetime) -> int:
     """The story of an item: shared by items with the same canonical URL."""
     item = session.get(Item, item_id)
@@ -88,7 +97,7 @@ def story_for(session: Session, item_id: int, *, now: datetime) -> int:
         raise LookupError(f"item {item_id} does not exist")
     if item.story_id is not None:
         return item.story_id
-    key = item.canonical_url or f"item:{item.feed_id}:{item.guid}"
+    key = item.canonical_url or f"item:{item.id}"
     session.execute(
         insert_ignore(session, Story, conflict=["key"]),
         {"key": key, "title": item.title, "first_seen_at": now},
@@ -105,12 +114,12 @@ def record_hits(
     hits: Sequence[HitRecord],
     *,
     now: datetime,
-    channel: str | None,
+    channel: str,
     alertable: bool,
-) -> list[int]:
+) -> Recorded:
     """Store hits and, when alertable, the story's outbox row, in the caller's transaction."""
     if not hits:
-        return []
+        return Recorded([], queued=False)
     story_id = story_for(session, item_id, now=now)
     stmt = insert_ignore(session, Hit, conflict=["item_id", "rule"]).returning(Hit.id)
     new_ids: list[int] = []
@@ -128,17 +137,22 @@ def record_hits(
             "alertable": alertable,
         }
         new_ids.extend(session.scalars(stmt, row).all())
-    if alertable and new_ids and channel:
-        session.execute(
-            insert_ignore(session, Outbox, conflict=["story_id", "channel"]),
-            {
-                "story_id": story_id,
-                "hit_id": new_ids[0],
-                "channel": channel,
-                "status": "pending",
-                "attempts": 0,
-                "created_at": now,
-                "next_attempt_at": now,
-            },
+    queued = False
+    if alertable and new_ids:
+        queued = bool(
+            session.scalars(
+                insert_ignore(
+                    session, Outbox, conflict=["story_id", "channel"]
+                ).returning(Outbox.id),
+                {
+                    "story_id": story_id,
+                    "hit_id": new_ids[0],
+                    "channel": channel,
+                    "status": "pending",
+                    "attempts": 0,
+                    "created_at": now,
+                    "next_attempt_at": now,
+                },
+            ).all()
         )
-    return new_ids
+    return Recorded(new_ids, queued=queued)

@@ -22,6 +22,10 @@ class StorageError(Exception):
     """The database cannot be reached or used; the message says which and why."""
 
 
+class BadDatabaseURL(StorageError):
+    """The configured database URL itself is wrong (a config problem)."""
+
+
 def normalize_url(url: str) -> str:
     """Pick psycopg 3 for plain `postgresql://` URLs (SQLAlchemy would pick psycopg2)."""
     for prefix in ("postgresql://", "postgres://"):
@@ -34,7 +38,7 @@ def redact(url: str) -> str:
     """The URL with its password hidden, for logs and error messages."""
     try:
         return make_url(url).render_as_string(hide_password=True)
-    except ArgumentError:
+    except (ArgumentError, ValueError):
         return "<unparseable database URL>"
 
 
@@ -52,10 +56,15 @@ def make_engine(url: str) -> Engine:
     url = normalize_url(url)
     try:
         parsed = make_url(url)
-    except ArgumentError:
-        raise StorageError(f"storage: {url!r} is not a database URL") from None
+        parsed.port  # noqa: B018 - a bad port only fails when read
+    except (ArgumentError, ValueError):
+        # Not echoed: a malformed URL may carry a password in plain sight.
+        raise BadDatabaseURL(
+            "storage: the database URL is malformed; expected sqlite:///PATH or "
+            "postgresql://USER@HOST[:PORT]/DB"
+        ) from None
     if parsed.get_backend_name() not in {"sqlite", "postgresql"}:
-        raise StorageError(
+        raise BadDatabaseURL(
             f"storage: {redact(url)}: only sqlite:/// and postgresql:// URLs are supported"
         )
     if parsed.get_backend_name() == "sqlite":

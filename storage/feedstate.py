@@ -62,7 +62,12 @@ def claim_due(
     limit: int = 500,
     due_only: bool = True,
 ) -> list[Feed]:
-    """Due feeds among `urls`, leased to `owner` so another instance skips them."""
+    """Due feeds among `urls`, leased to `owner` so another instance skips them.
+
+    With `due_only=False` healthy feeds are taken whatever their due time
+    (`run --once`: cron sets the pace); failing feeds still wait out their
+    backoff and any Retry-After.
+    """
     wanted = list(urls)
     if not wanted:
         return []
@@ -73,8 +78,8 @@ def claim_due(
         .order_by(Feed.next_due_at)
         .limit(limit)
     )
-    if due_only:
-        query = query.where(or_(Feed.next_due_at.is_(None), Feed.next_due_at <= now))
+    due = or_(Feed.next_due_at.is_(None), Feed.next_due_at <= now)
+    query = query.where(due if due_only else or_(due, Feed.consecutive_failures == 0))
     if session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True)
     feeds = list(session.scalars(query))
@@ -112,7 +117,11 @@ def record_fetch(
     if error is None:
         feed.consecutive_failures, feed.last_error = 0, None
         if etag is not None or last_modified is not None:
-            feed.etag, feed.last_modified = etag, last_modified
+            # Validators that do not fit their column are junk: do without them.
+            feed.etag = etag if etag and len(etag) <= 512 else None
+            feed.last_modified = (
+                last_modified if last_modified and len(last_modified) <= 128 else None
+            )
         feed.next_due_at = now + interval + timedelta(seconds=jitter)
         return
     feed.consecutive_failures += 1
@@ -123,9 +132,10 @@ def record_fetch(
     feed.next_due_at = now + wait + timedelta(seconds=jitter)
 
 
-def release_leases(session: Session, owner: str) -> None:
+def release(session: Session, feed_ids: list[int], *, owner: str) -> None:
+    """Give back leases this owner took and did not use."""
     session.execute(
         update(Feed)
-        .where(Feed.lease_owner == owner)
+        .where(Feed.id.in_(feed_ids), Feed.lease_owner == owner)
         .values(lease_owner=None, lease_until=None)
     )

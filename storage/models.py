@@ -148,7 +148,9 @@ class Outbox(Base):
     story_id: Mapped[int] = mapped_column(ForeignKey("stories.id"))
     hit_id: Mapped[int] = mapped_column(ForeignKey("hits.id"))
     channel: Mapped[str] = mapped_column(String(200))
-    status: Mapped[str] = mapped_column(String(10), default="pending")  # pending|sent
+    status: Mapped[str] = mapped_column(
+        String(10), default="pending"
+    )  # pending|sent|failed
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -7,10 +7,11 @@ an outage delays alerts and never drops them.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select, update
 from sqlalchemy.orm import Session
 
 from storage.models import Feed, Hit, Item, Outbox
@@ -43,19 +44,7 @@ class PendingAlert:
     hits: list[AlertHit]
 
 
-def due(session: Session, *, now: datetime, limit: int = 50) -> list[PendingAlert]:
-    """Pending alerts whose next attempt has come, oldest first."""
-    query = (
-        select(Outbox, Item, Feed)
-        .join(Hit, Hit.id == Outbox.hit_id)
-        .join(Item, Item.id == Hit.item_id)
-        .join(Feed, Feed.id == Item.feed_id)
-        .where(Outbox.status == "pending", Outbox.next_attempt_at <= now)
-        .order_by(Outbox.created_at, Outbox.id)
-        .limit(limit)
-    )
-    if session.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update(of=Outbox, skip_locked=True)
+def _load(session: Session, query: Select[Outbox, Item, Feed]) -> list[PendingAlert]:
     alerts: list[PendingAlert] = []
     for outbox, item, feed in session.execute(query).all():
         hits = session.scalars(
@@ -87,6 +76,59 @@ def due(session: Session, *, now: datetime, limit: int = 50) -> list[PendingAler
     return alerts
 
 
+def _with_item() -> Select[Outbox, Item, Feed]:
+    return (
+        select(Outbox, Item, Feed)
+        .join(Hit, Hit.id == Outbox.hit_id)
+        .join(Item, Item.id == Hit.item_id)
+        .join(Feed, Feed.id == Item.feed_id)
+    )
+
+
+def due(session: Session, *, now: datetime, limit: int = 50) -> list[PendingAlert]:
+    """Pending alerts whose next attempt has come, oldest first (read only)."""
+    query = _with_item().where(
+        Outbox.status == "pending", Outbox.next_attempt_at <= now
+    )
+    return _load(session, query.order_by(Outbox.id).limit(limit))
+
+
+def claim_next(
+    session: Session, *, now: datetime, lease: timedelta, skip: Iterable[str] = ()
+) -> PendingAlert | None:
+    """Reserve the next alert to post, oldest first within each channel.
+
+    Only the oldest pending alert of a channel may go, so a channel that is
+    rate limited or broken holds its queue in order. The reservation is a
+    conditional UPDATE: of several processes, exactly one gets each alert,
+    on SQLite and PostgreSQL alike; the lease expires if its holder dies.
+    """
+    heads = (
+        select(func.min(Outbox.id))
+        .where(Outbox.status == "pending")
+        .group_by(Outbox.channel)
+        .scalar_subquery()
+    )
+    query = select(Outbox.id).where(Outbox.id.in_(heads), Outbox.next_attempt_at <= now)
+    skipped = list(skip)
+    if skipped:
+        query = query.where(Outbox.channel.not_in(skipped))
+    for outbox_id in session.scalars(query.order_by(Outbox.id).limit(20)).all():
+        taken = session.execute(
+            update(Outbox)
+            .where(
+                Outbox.id == outbox_id,
+                Outbox.status == "pending",
+                Outbox.next_attempt_at <= now,
+            )
+            .values(next_attempt_at=now + lease)
+        )
+        if taken.rowcount == 1:  # type: ignore[attr-defined]
+            query_one = _with_item().where(Outbox.id == outbox_id)
+            return _load(session, query_one)[0]
+    return None
+
+
 def mark_sent(
     session: Session, outbox_id: int, *, now: datetime, slack_channel: str, ts: str
 ) -> None:
@@ -102,6 +144,19 @@ def mark_sent(
         row.last_error = None
 
 
+def mark_undeliverable(
+    session: Session, outbox_id: int, *, now: datetime, error: str
+) -> None:
+    """Slack refuses this message itself (not the channel); keep it, stop retrying."""
+    row = session.get(Outbox, outbox_id)
+    if row is not None:
+        row.status, row.attempts, row.last_error = (
+            "failed",
+            row.attempts + 1,
+            error[:2000],
+        )
+
+
 def mark_failed(
     session: Session, outbox_id: int, *, now: datetime, error: str, wait: timedelta
 ) -> None:
@@ -111,16 +166,3 @@ def mark_failed(
         row.attempts += 1
         row.last_error = error[:2000]
         row.next_attempt_at = now + min(wait, MAX_RETRY_WAIT)
-
-
-def retry_wait(attempts: int) -> timedelta:
-    return min(timedelta(seconds=30 * 2**attempts), MAX_RETRY_WAIT)
-
-
-def depth(session: Session) -> int:
-    return (
-        session.scalar(
-            select(func.count()).select_from(Outbox).where(Outbox.status == "pending")
-        )
-        or 0
-    )

@@ -312,3 +312,20 @@ def test_bolding_takes_whole_words_only_and_never_splits_an_entity() -> None:
     assert bold_terms("a ban on bananas", ["ban"]) == "a *ban* on bananas"
     assert bold_terms("Tom & Jerry amp", ["amp"]) == "Tom &amp; Jerry *amp*"
     assert bold_terms("<!channel> ban", ["ban"]) == "&lt;!channel&gt; *ban*"
+
+
+def test_feed_asterisks_and_underscores_cannot_format_the_alert() -> None:
+    rendered = render(replace(ALERT, title="*URGENT* _vote_ ~today~ `now`"))
+    section = rendered.blocks[1]["text"]["text"]
+    for marker in ("*URGENT*", "_vote_", "~today~", "`now`"):
+        assert marker not in section
+    assert "\u200b*URGENT\u200b*" in section
+
+
+def test_a_huge_link_is_dropped_so_title_and_details_survive() -> None:
+    long_url = "https://el.example/" + "άρθρο" * 400
+    rendered = render(replace(ALERT, url=long_url))
+    section = rendered.blocks[1]["text"]["text"]
+    assert "<https" not in section
+    assert "Seimas" in section and "LRT" in section
+    assert len(section) <= SECTION_MAX

@@ -88,7 +88,7 @@ def test_alerts_are_posted_in_order_and_marked_sent_with_their_ts(
     assert drainer(rt, fake_slack).drain().sent == 0
 
 
-def test_rate_limit_defers_for_retry_after_then_delivers(
+def test_rate_limit_holds_the_channel_for_retry_after_then_delivers_in_order(
     rt: Runtime, fake_slack: FakeSlack
 ) -> None:
     fake_slack.fail_next(
@@ -100,12 +100,46 @@ def test_rate_limit_defers_for_retry_after_then_delivers(
     assert "rate limited" in report.errors[0]
     assert statuses(rt) == ["pending"] * 3
     rt.clock.now += timedelta(seconds=10)  # type: ignore[attr-defined]
-    # the limited alert waits; the others may go
-    d.drain()
+    # inside Slack's window nothing goes, not even the alerts behind it
+    assert d.drain().sent == 0
+    assert drainer(rt, fake_slack).drain().sent == 0  # a fresh process too
     rt.clock.now += timedelta(seconds=31)  # type: ignore[attr-defined]
-    d.drain()
+    assert d.drain().sent == 3
     assert statuses(rt) == ["sent"] * 3
-    assert len(fake_slack.messages) == 3
+    assert [m.text.split("part ")[-1][:1] for m in fake_slack.messages] == [
+        "0",
+        "1",
+        "2",
+    ]
+
+
+def test_a_message_slack_refuses_goes_as_plain_text(
+    rt: Runtime, fake_slack: FakeSlack
+) -> None:
+    fake_slack.fail_next("chat.postMessage", error="invalid_blocks", status=200)
+    assert drainer(rt, fake_slack).drain().sent == 3
+    first = fake_slack.messages[0]
+    assert first.blocks == [] and "part 0" in first.text
+    assert all(m.blocks for m in fake_slack.messages[1:])
+
+
+def test_two_drainers_never_post_the_same_alert(
+    rt: Runtime, fake_slack: FakeSlack
+) -> None:
+    import threading
+
+    drainers = [drainer(rt, fake_slack) for _ in range(3)]
+    threads = [threading.Thread(target=d.drain) for d in drainers]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(m.text.split("part ")[-1][:1] for m in fake_slack.messages) == [
+        "0",
+        "1",
+        "2",
+    ]
+    assert statuses(rt) == ["sent"] * 3
 
 
 def test_permanent_error_keeps_alerts_pending_and_is_logged_once(

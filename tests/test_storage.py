@@ -10,7 +10,7 @@ from sqlalchemy import func, inspect, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from feeds.entry import Entry
-from storage.archive import HitRecord, insert_items, record_hits
+from storage.archive import HitRecord, Recorded, insert_items, record_hits
 from storage.db import (
     StorageError,
     check_connection,
@@ -22,7 +22,7 @@ from storage.db import (
 )
 from storage.feedstate import FeedSpec, backoff, claim_due, record_fetch, sync_feeds
 from storage.models import Feed, Hit, Outbox
-from storage.outbox import due, mark_failed, mark_sent
+from storage.outbox import claim_next, due, mark_failed, mark_sent
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 
@@ -105,10 +105,9 @@ def test_hits_are_recorded_once_with_one_outbox_row_per_story(
         for item in items:
             record_hits(s, item.id, [HIT], now=NOW, channel="#c", alertable=True)
         # the same hit again changes nothing
-        assert (
-            record_hits(s, items[0].id, [HIT], now=NOW, channel="#c", alertable=True)
-            == []
-        )
+        assert record_hits(
+            s, items[0].id, [HIT], now=NOW, channel="#c", alertable=True
+        ) == Recorded([], queued=False)
     with sessions() as s:
         assert s.scalar(select(func.count()).select_from(Hit)) == 2
         # two items with one canonical URL are one story: one alert
@@ -120,7 +119,10 @@ def test_old_items_record_hits_without_alerts(
 ) -> None:
     with transaction(sessions) as s:
         [item] = insert_items(s, feed_id, [entry("old")], fetched_at=NOW)
-        assert record_hits(s, item.id, [HIT], now=NOW, channel="#c", alertable=False)
+        recorded = record_hits(
+            s, item.id, [HIT], now=NOW, channel="#c", alertable=False
+        )
+        assert recorded.hit_ids and not recorded.queued
     with sessions() as s:
         assert s.scalar(select(func.count()).select_from(Outbox)) == 0
         assert s.scalars(select(Hit.alertable)).one() is False
@@ -226,3 +228,79 @@ def test_unreachable_database_is_one_clear_line() -> None:
 def test_unsupported_database_url_is_refused() -> None:
     with pytest.raises(StorageError, match="only sqlite"):
         make_engine("mysql://root@localhost/x")
+
+
+def test_an_alert_is_reserved_by_exactly_one_claimer_until_its_lease_ends(
+    sessions: sessionmaker[Session], feed_id: int
+) -> None:
+    with transaction(sessions) as s:
+        [item] = insert_items(
+            s, feed_id, [entry("a", "https://x.example/1")], fetched_at=NOW
+        )
+        record_hits(s, item.id, [HIT], now=NOW, channel="#c", alertable=True)
+    lease = timedelta(minutes=2)
+    with transaction(sessions) as s:
+        first = claim_next(s, now=NOW, lease=lease)
+    with transaction(sessions) as s:
+        second = claim_next(s, now=NOW, lease=lease)
+    assert first is not None and second is None
+    with transaction(sessions) as s:
+        again = claim_next(s, now=NOW + lease, lease=lease)  # the holder died
+    assert again is not None and again.outbox_id == first.outbox_id
+
+
+def test_a_waiting_alert_holds_its_channel_queue_in_order(
+    sessions: sessionmaker[Session], feed_id: int
+) -> None:
+    with transaction(sessions) as s:
+        items = insert_items(
+            s,
+            feed_id,
+            [entry(g, f"https://x.example/{g}") for g in "abc"],
+            fetched_at=NOW,
+        )
+        for item in items:
+            record_hits(s, item.id, [HIT], now=NOW, channel="#c", alertable=True)
+        other = insert_items(
+            s, feed_id, [entry("z", "https://x.example/z")], fetched_at=NOW
+        )
+        record_hits(s, other[0].id, [HIT], now=NOW, channel="#other", alertable=True)
+    with transaction(sessions) as s:
+        head = claim_next(s, now=NOW, lease=timedelta(minutes=2))
+        assert head is not None and head.title == "t" and head.channel == "#c"
+        mark_failed(
+            s,
+            head.outbox_id,
+            now=NOW,
+            error="slack: rate limited",
+            wait=timedelta(minutes=5),
+        )
+    with transaction(sessions) as s:
+        # #c waits behind its head; #other is free to go
+        nxt = claim_next(s, now=NOW + timedelta(minutes=1), lease=timedelta(minutes=2))
+        assert nxt is not None and nxt.channel == "#other"
+        assert (
+            claim_next(s, now=NOW + timedelta(minutes=1), lease=timedelta(minutes=2))
+            is None
+        )
+    with transaction(sessions) as s:
+        assert (
+            claim_next(
+                s, now=NOW + timedelta(minutes=6), lease=timedelta(minutes=2)
+            ).outbox_id
+            == head.outbox_id
+        )  # type: ignore[union-attr]
+
+
+def test_migrations_produce_exactly_the_models_schema(db_url: str) -> None:
+    from alembic.autogenerate import compare_metadata
+    from alembic.runtime.migration import MigrationContext
+
+    from storage.models import Base
+
+    engine = make_engine(db_url)
+    upgrade(engine)
+    with engine.connect() as conn:
+        context = MigrationContext.configure(conn, opts={"compare_type": True})
+        assert compare_metadata(context, Base.metadata) == []
+    engine.dispose()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import unicodedata
 
 import pytest
@@ -123,12 +124,17 @@ def test_output_is_one_trimmed_line_and_stable(text: str) -> None:
 @settings(max_examples=100, deadline=None)
 @given(st.text(st.characters(blacklist_characters="<>&"), max_size=80))
 def test_text_without_markup_only_has_its_whitespace_normalized(text: str) -> None:
+    controls_as_spaces = re.sub(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]", " ", text)
     expected = " ".join(
         unicodedata.normalize(
             "NFC",
-            text.translate(
+            controls_as_spaces.translate(
                 dict.fromkeys(map(ord, "\u00ad\u200b\u200c\u200d\u2060\ufeff"))
             ),
         ).split()
     )
     assert plain_text(text) == expected
+
+
+def test_control_characters_and_nul_never_survive() -> None:
+    assert plain_text("Seimas\x00votes\x1b[31m today\x07") == "Seimas votes [31m today"
