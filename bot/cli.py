@@ -24,6 +24,7 @@ from rich.table import Table
 from rich.text import Text
 
 from bot.config import Config, ConfigError, database_url, load_config, parse_duration
+from bot.languages import ISO_639_1
 from bot.runtime import Runtime, utcnow
 from storage.db import (
     BadDatabaseURL,
@@ -33,7 +34,7 @@ from storage.db import (
     redact,
     upgrade,
 )
-from storage.history import HitFilter, HitRow, list_hits
+from storage.history import HitFilter, HitRow, archived_items, list_hits, stored_hits
 
 
 class BadInput(click.ClickException):
@@ -289,6 +290,124 @@ def hits(
     with _runtime(ctx) as rt, rt.sessions() as session:
         rows = [asdict(r) for r in list_hits(session, filters)]
     emit(rows, fmt, fields=[f.name for f in fields(HitRow)], columns=HIT_COLUMNS)
+
+
+@cli.group()
+def rules() -> None:
+    """Try and compare rules."""
+
+
+@rules.command("test")
+@click.argument("text")
+@click.option("--title", default="", help="A headline to test along with TEXT.")
+@click.option(
+    "--lang", help="The language of the text (shown; every language's terms are tried)."
+)
+@click.option(
+    "--state", "feed_state", help="The feed's state, used when the text names none."
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+)
+@click.pass_context
+def rules_test(
+    ctx: click.Context,
+    text: str,
+    title: str,
+    lang: str | None,
+    feed_state: str | None,
+    fmt: str,
+) -> None:
+    """Show which rules match TEXT, with which terms, and what the others miss."""
+    from bot.explain import explanation_json, print_explanation
+    from bot.rules import Matcher
+
+    config, _ = _config(ctx)
+    if lang is not None and lang not in ISO_639_1:
+        raise BadInput(f"--lang: {lang!r} is not an ISO 639-1 code (e.g. lt, el)")
+    if feed_state is not None and feed_state.upper() not in config.states:
+        raise BadInput(f"--state: {feed_state!r} is not a state defined in the config")
+    state = feed_state.upper() if feed_state else None
+    found = Matcher(config).explain(title=title, summary=text, feed_state=state)
+    if fmt == "json":
+        click.echo(json.dumps(explanation_json(found), ensure_ascii=False, indent=2))
+        return
+    print_explanation(
+        Console(), found, title=title, text=text, lang=lang, config=config
+    )
+
+
+@cli.command()
+@click.option(
+    "--config",
+    "new_config",
+    type=click.Path(path_type=Path, exists=True, dir_okay=False),
+    help="The rules to try (default: the current config file, compared with the hits already recorded).",
+)
+@click.option("--since", help="Only items fetched since: a duration (30d) or a date.")
+@click.option(
+    "--limit",
+    type=click.IntRange(1, 1_000_000),
+    default=200,
+    show_default=True,
+    help="How many changes to list.",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "json", "csv"]),
+    default="table",
+    show_default=True,
+)
+@click.pass_context
+def backtest(
+    ctx: click.Context, new_config: Path | None, since: str | None, limit: int, fmt: str
+) -> None:
+    """Run other rules over the stored archive: which hits they add and remove.
+
+    Nothing is alerted and nothing is stored.
+    """
+    from bot.backtest import Change, run_backtest
+    from bot.rules import Matcher
+
+    current, _ = _config(ctx)
+    try:
+        candidate = load_config(new_config) if new_config else current
+    except ConfigError as exc:
+        raise BadInput(str(exc)) from None
+    start = _since(since)
+    with _runtime(ctx) as rt, rt.sessions() as session:
+        items = archived_items(session, since=start)
+        if new_config:
+            result = run_backtest(items, Matcher(candidate), old=Matcher(current))
+        else:
+            recorded = stored_hits(session, since=start)
+            result = run_backtest(items, Matcher(candidate), recorded=recorded)
+    rows = [asdict(c) for c in result.changes[:limit]]
+    emit(
+        rows,
+        fmt,
+        fields=[f.name for f in fields(Change)],
+        columns=["change", "rule", "state", "published_at", "title", "feed", "matched"],
+    )
+    counts = result.counts()
+    added = sum(n for (kind, _), n in counts.items() if kind == "added")
+    removed = sum(n for (kind, _), n in counts.items() if kind == "removed")
+    by_rule = ", ".join(
+        f"{'+' if k == 'added' else '-'}{n} {r}" for (k, r), n in sorted(counts.items())
+    )
+    against = "the current rules" if new_config else "the hits on record"
+    click.echo(
+        f"{result.items} items checked against {against}: {added} hits added, "
+        f"{removed} removed"
+        + (f" ({by_rule})" if by_rule else "")
+        + (f"; showing the first {limit}" if len(result.changes) > limit else ""),
+        err=fmt != "table",
+    )
 
 
 def main(argv: list[str] | None = None) -> None:

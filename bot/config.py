@@ -132,6 +132,8 @@ class Storage(_Strict):
 
 class Slack(_Strict):
     channel: str = Field(default="#normwatch-alerts", min_length=1, max_length=80)
+    # Where normwatch reports its own problems (a refused config edit); empty = log only.
+    ops_channel: str = Field(default="", max_length=80)
     api_url: str = DEFAULT_SLACK_API_URL
     unfurl_links: bool = False
 

@@ -17,9 +17,11 @@ from types import FrameType
 from apscheduler.schedulers.blocking import BlockingScheduler
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot.config import slack_token
+from bot.alert import escape_entities
+from bot.config import Config, slack_token
 from bot.deliver import Drainer
 from bot.poll import poll_once, sync_config_feeds
+from bot.reload import ConfigWatcher
 from bot.runtime import Runtime
 from bot.slack import SlackPoster
 from storage.db import redact
@@ -27,22 +29,39 @@ from storage.db import redact
 log = logging.getLogger("normwatch.run")
 
 DRAIN_SECONDS = 5
+RELOAD_SECONDS = 10
 # Longer than a fetch's deadline, so a poll in flight can finish.
 STOP_GRACE = 90
 
 
-def make_drainer(rt: Runtime) -> Drainer:
+def make_poster(config: Config) -> SlackPoster | None:
     token = slack_token()
-    poster = (
-        SlackPoster(
-            token,
-            api_url=rt.config.slack.api_url,
-            unfurl_links=rt.config.slack.unfurl_links,
-        )
-        if token
-        else None
+    if not token:
+        return None
+    return SlackPoster(
+        token, api_url=config.slack.api_url, unfurl_links=config.slack.unfurl_links
     )
-    return Drainer(rt, poster)
+
+
+def make_drainer(rt: Runtime) -> Drainer:
+    return Drainer(rt, make_poster(rt.config))
+
+
+def make_watcher(rt: Runtime, drainer: Drainer) -> ConfigWatcher:
+    def on_change(config: Config) -> None:
+        sync_config_feeds(rt)
+        drainer.poster = make_poster(config)
+
+    def notify(message: str) -> None:
+        channel = rt.config.slack.ops_channel
+        if channel and drainer.poster is not None:
+            sent = drainer.poster.post_text(channel, escape_entities(message))
+            if not sent.ok:
+                log.warning(
+                    "could not tell %s about the refused edit: %s", channel, sent.error
+                )
+
+    return ConfigWatcher(rt, on_change=on_change, notify=notify)
 
 
 def announce(rt: Runtime, drainer: Drainer) -> None:
@@ -96,9 +115,15 @@ def run_forever(rt: Runtime) -> None:
     sync_config_feeds(rt)
     scheduler = BlockingScheduler(timezone="UTC")
     common = {"max_instances": 1, "coalesce": True, "misfire_grace_time": None}
+    watcher = make_watcher(rt, drainer)
     jobs = [
         (_Job("poll", lambda: poll_once(rt), rt), rt.config.normwatch.tick),
         (_Job("drain", drainer.drain, rt), DRAIN_SECONDS),
+        # Reading and hashing one small file: cheap enough to do every tick.
+        (
+            _Job("reload", watcher.check, rt),
+            min(RELOAD_SECONDS, rt.config.normwatch.tick),
+        ),
     ]
     for job, seconds in jobs:
         scheduler.add_job(

@@ -106,6 +106,18 @@ class SlackPoster:
             ts=str(response["ts"]),
         )
 
+    def post_text(self, channel: str, text: str) -> Delivery:
+        """A plain operational message (not an alert): no pacing, no blocks."""
+        try:
+            response = self.client.chat_postMessage(channel=channel, text=text)
+        except SlackApiError as exc:
+            return _from_api_error(exc)
+        except (SlackClientError, OSError) as exc:
+            return Delivery(ok=False, error=f"slack: cannot reach the Slack API: {exc}")
+        return Delivery(
+            ok=True, channel_id=str(response.get("channel")), ts=str(response["ts"])
+        )
+
 
 def _from_api_error(exc: SlackApiError) -> Delivery:
     status = exc.response.status_code

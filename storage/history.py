@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -84,3 +85,59 @@ def list_hits(session: Session, filters: HitFilter) -> list[HitRow]:
         )
         for hit, item, feed_name, was_alerted in session.execute(query).all()
     ]
+
+
+@dataclass(frozen=True)
+class ArchivedItem:
+    """An item as the rules see it, for backtests."""
+
+    id: int
+    title: str
+    summary: str
+    url: str | None
+    feed: str
+    feed_state: str | None
+    language: str | None
+    published_at: datetime | None
+
+
+def archived_items(
+    session: Session, *, since: datetime | None = None, batch: int = 2000
+) -> Iterator[ArchivedItem]:
+    """Every stored item (not only hits), oldest first, streamed in batches."""
+    query = select(Item, Feed.name, Feed.state).join(Feed, Feed.id == Item.feed_id)
+    if since is not None:
+        query = query.where(Item.fetched_at >= since)
+    last_id = 0
+    while True:
+        page = session.execute(
+            query.where(Item.id > last_id).order_by(Item.id).limit(batch)
+        ).all()
+        if not page:
+            return
+        for item, feed_name, feed_state in page:
+            yield ArchivedItem(
+                item.id,
+                item.title,
+                item.summary,
+                item.url,
+                feed_name,
+                feed_state,
+                item.language,
+                item.published_at,
+            )
+        last_id = page[-1][0].id
+        session.expunge_all()  # keep memory flat over a large archive
+
+
+def stored_hits(
+    session: Session, *, since: datetime | None = None
+) -> dict[int, set[str]]:
+    """Rule ids recorded per item id."""
+    query = select(Hit.item_id, Hit.rule).join(Item, Item.id == Hit.item_id)
+    if since is not None:
+        query = query.where(Item.fetched_at >= since)
+    out: dict[int, set[str]] = {}
+    for item_id, rule in session.execute(query):
+        out.setdefault(item_id, set()).add(rule)
+    return out

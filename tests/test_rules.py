@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.config import Config, parse_config
+from bot.config import Config, ConfigError, parse_config
 from bot.rules import SNIPPET_CHARS, MatchedTerm, Matcher, RuleHit
 
 STATES = """
@@ -562,3 +562,92 @@ def test_every_insertable_spelling_is_found_alone(
     configured: str, pattern: str
 ) -> None:
     assert found(pattern.format("", ""), PROPERTY_MATCHER) == [configured]
+
+
+# --- gaps, proximity, explanations ------------------------------------------------
+
+
+def test_a_gap_term_allows_up_to_n_words_between_and_no_more() -> None:
+    config = make_config(groups=GROUPS + '\n[groups.gap]\nen = ["ottawa ~2 treaty"]\n')
+    matcher = Matcher(config)
+    assert found("the Ottawa treaty", matcher) == ["ottawa ~2 treaty"]
+    assert found("the Ottawa mine ban treaty", matcher) == ["ottawa ~2 treaty"]
+    assert found("the Ottawa landmine ban convention treaty", matcher) == []
+
+
+def test_malformed_terms_are_config_errors_naming_the_term() -> None:
+    with pytest.raises(ConfigError) as info:
+        make_config(groups=GROUPS + '\n[groups.bad]\nen = ["~2 treaty", "*", "a*"]\n')
+    text = str(info.value)
+    assert "groups.bad.en[0]" in text and "gap" in text
+    assert "groups.bad.en[1]" in text
+    assert "groups.bad.en[2]" in text and "one-letter" in text
+
+
+def near_rule(within: int) -> str:
+    return (
+        '[[rules]]\nid = "r"\ntopic = "r"\nall = ["cluster", "withdraw", "state"]\n'
+        f"within = {within}\n"
+    )
+
+
+def test_within_requires_the_groups_close_together_but_not_the_state() -> None:
+    close = "Poland. " + "word " * 30 + "will withdraw from cluster munitions rules"
+    far = "Poland will withdraw. " + "word " * 30 + "Cluster munitions are banned."
+    matcher = Matcher(make_config(near_rule(5)))
+    assert rule_ids(matcher.match(title="", summary=close)) == ["r"]
+    assert matcher.match(title="", summary=far) == []
+    assert rule_ids(
+        Matcher(make_config(near_rule(40))).match(title="", summary=far)
+    ) == ["r"]
+
+
+def test_near_constraint_on_named_groups() -> None:
+    rules = (
+        '[[rules]]\nid = "r"\ntopic = "r"\nall = ["cluster", "withdraw", "state"]\n'
+        'near = [{ groups = ["cluster", "state"], within = 3 }]\n'
+    )
+    matcher = Matcher(make_config(rules))
+    assert rule_ids(
+        matcher.match(title="", summary="Polish cluster munitions: a plan to withdraw")
+    ) == ["r"]
+    assert (
+        matcher.match(
+            title="",
+            summary="Polish officials said " + "x " * 10 + "cluster munitions withdraw",
+        )
+        == []
+    )
+
+
+def test_explanations_say_what_each_rule_missed() -> None:
+    rules = rule(
+        "withdrawal", all="cluster, withdraw, state", none="exclude"
+    ) + near_rule(3).replace('"r"', '"near"')
+    matcher = Matcher(make_config(rules))
+    found_ = matcher.explain(
+        title="",
+        summary="Poland to withdraw "
+        + "x " * 10
+        + "cluster munitions at the server cluster site",
+    )
+    by_rule = {v.rule.id: v for v in found_.verdicts}
+    assert by_rule["withdrawal"].excluded_by == ("exclude",)
+    assert by_rule["near"].too_far and not by_rule["near"].matched
+    missing = matcher.explain(title="", summary="Poland to withdraw")
+    assert {v.rule.id: v.missing for v in missing.verdicts}["withdrawal"] == (
+        "cluster",
+    )
+
+
+def test_states_are_ranked_title_first_then_by_mentions() -> None:
+    matcher = Matcher(make_config(rule("r", all="cluster, state")))
+    [hit] = matcher.match(
+        title="Latvija lemj",
+        summary="Lithuania and Lithuania again, Poland too, on cluster munitions",
+    )
+    assert hit.states == ("LV", "LT", "PL")
+    [hit] = matcher.match(
+        title="", summary="Poland, Lithuania, Lithuania: cluster munitions"
+    )
+    assert hit.states[0] == "LT"
