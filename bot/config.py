@@ -126,13 +126,49 @@ class General(_Strict):
         return value
 
 
+_SIZE = re.compile(r"(\d+)\s*(b|kb|mb|gb)?", re.IGNORECASE)
+_SIZE_UNITS = {"": 1, "b": 1, "kb": 1 << 10, "mb": 1 << 20, "gb": 1 << 30}
+
+
+def parse_size(value: object) -> int:
+    """Bytes from `1048576`, `"500KB"` or `"10MB"`."""
+    if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+        return value
+    match = _SIZE.fullmatch(value.strip()) if isinstance(value, str) else None
+    if not match:
+        raise ValueError(f"{value!r} is not a size; write e.g. '10MB' or '500KB'")
+    return int(match.group(1)) * _SIZE_UNITS[(match.group(2) or "").lower()]
+
+
+class Fetch(_Strict):
+    """How feeds are fetched; the defaults suit a few hundred feeds."""
+
+    concurrency: int = Field(default=64, ge=1, le=1024)
+    per_host: int = Field(default=4, ge=1, le=256)
+    connect_timeout: Duration = 10
+    read_timeout: Duration = 20
+    deadline: Duration = 60
+    max_body: Annotated[int, BeforeValidator(parse_size)] = 10 * 1024 * 1024
+    # A feed failing this long is reported once to the ops channel (and again
+    # when it recovers); 0 = never.
+    report_failing_after: Duration = 6 * 3600
+
+    @field_validator("connect_timeout", "read_timeout", "deadline")
+    @classmethod
+    def _positive(cls, value: int) -> int:
+        if value < 1:
+            raise ValueError("must be at least 1 second")
+        return value
+
+
 class Storage(_Strict):
     url: str = ""
 
 
 class Slack(_Strict):
     channel: str = Field(default="#normwatch-alerts", min_length=1, max_length=80)
-    # Where normwatch reports its own problems (a refused config edit); empty = log only.
+    # Where normwatch reports its own problems (a refused config edit, a feed
+    # failing for hours); empty = the alert channel.
     ops_channel: str = Field(default="", max_length=80)
     api_url: str = DEFAULT_SLACK_API_URL
     unfurl_links: bool = False
@@ -212,6 +248,7 @@ class Rule(_Strict):
 class Config(_Strict):
     normwatch: General = Field(default_factory=General)
     storage: Storage = Field(default_factory=Storage)
+    fetch: Fetch = Field(default_factory=Fetch)
     slack: Slack = Field(default_factory=Slack)
     states: dict[str, State] = Field(default_factory=dict)
     groups: dict[str, TermsByLanguage] = Field(default_factory=dict)

@@ -1,25 +1,31 @@
 """One poll cycle: fetch due feeds, store new items, match them, queue alerts.
 
-Per feed, in one transaction: the new items are stored, then matched, then
-their hits and outbox rows are written, and the feed's validators and next
-due time are updated. A crash anywhere rolls the feed back whole, and the
-next cycle fetches it again, so nothing is half-stored or lost.
+Fetches run concurrently and each result is processed as soon as it is in,
+so parsing overlaps the network wait. Per feed, in one transaction: the new
+items are stored, then matched, then their hits and outbox rows are written,
+and the feed's validators and next due time are updated. A crash anywhere
+rolls the feed back whole, and the next cycle fetches it again, so nothing is
+half-stored or lost. Unchanged feeds (304, or the same body as last time)
+cost no parsing, and their bookkeeping is written in one batch.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
 
 from bot import __version__
+from bot.config import Config
 from bot.rules import RuleHit
 from bot.runtime import Runtime
 from feeds.entry import FetchResult, FetchTarget
-from feeds.fetch import fetch_all, user_agent
+from feeds.fetch import FetchLimits, fetch_stream, user_agent
 from feeds.parse import ParseError, parse_feed
 from storage.archive import HitRecord, has_items, insert_items, record_hits
 from storage.db import transaction
@@ -52,7 +58,20 @@ class _Claimed:
     language: str
     etag: str | None
     last_modified: str | None
+    body_hash: str | None
     interval: timedelta
+
+
+def fetch_limits(config: Config) -> FetchLimits:
+    f = config.fetch
+    return FetchLimits(
+        concurrency=f.concurrency,
+        per_host=f.per_host,
+        connect_timeout=f.connect_timeout,
+        read_timeout=f.read_timeout,
+        deadline=f.deadline,
+        max_body=f.max_body,
+    )
 
 
 def sync_config_feeds(rt: Runtime) -> None:
@@ -69,7 +88,7 @@ def _claim(rt: Runtime, now: datetime, *, force: bool) -> list[_Claimed]:
         for f in rt.config.feeds
     }
     with transaction(rt.sessions) as session:
-        # `force` (run --once) polls every feed now: cron sets the pace.
+        # `force` (run --once) polls every healthy feed now: cron sets the pace.
         feeds = claim_due(
             session, intervals, now=now, owner=rt.owner, due_only=not force
         )
@@ -82,6 +101,7 @@ def _claim(rt: Runtime, now: datetime, *, force: bool) -> list[_Claimed]:
                 f.language,
                 f.etag,
                 f.last_modified,
+                f.body_hash,
                 intervals[f.url],
             )
             for f in feeds
@@ -109,17 +129,40 @@ def _record_outcome(
 ) -> None:
     """A fetch that stored no items: remember how it went and when to come back."""
     with transaction(rt.sessions) as session:
-        record_fetch(
-            session,
-            feed.id,
-            now=now,
-            interval=feed.interval,
-            http_status=result.http_status,
-            etag=result.etag or feed.etag,
-            last_modified=result.last_modified or feed.last_modified,
-            error=error,
-            retry_after=result.retry_after,
-        )
+        _write_outcome(session, feed, result, now, error=error)
+
+
+def _write_outcome(
+    session: Session,
+    feed: _Claimed,
+    result: FetchResult,
+    now: datetime,
+    *,
+    error: str | None,
+) -> None:
+    record_fetch(
+        session,
+        feed.id,
+        now=now,
+        interval=feed.interval,
+        http_status=result.http_status,
+        etag=result.etag or feed.etag,
+        last_modified=result.last_modified or feed.last_modified,
+        error=error,
+        retry_after=result.retry_after,
+        moved_to=result.moved_to,
+    )
+
+
+def _unchanged(feed: _Claimed, result: FetchResult) -> bool:
+    if result.status == "not_modified":
+        return True
+    # No validators from the server: the same bytes as last time need no parse.
+    return result.status == "ok" and feed.body_hash == _digest(result.body)
+
+
+def _digest(body: bytes) -> str:
+    return hashlib.sha256(body).hexdigest()
 
 
 def _store(
@@ -127,9 +170,6 @@ def _store(
 ) -> FeedReport:
     """Parse, store, match and queue one feed's fetch result."""
     failed = FeedReport(feed.name, feed.url, "error", elapsed=result.elapsed)
-    if result.status == "not_modified":
-        _record_outcome(rt, feed, result, now, error=None)
-        return replace(failed, status="not_modified")
     if result.status == "error":
         error = f"fetch: {result.error}"
         _record_outcome(rt, feed, result, now, error=error)
@@ -148,13 +188,14 @@ def _store(
     max_age = rt.config.normwatch.alert_max_age
     oldest_alertable = now - timedelta(seconds=max_age) if max_age else None
     hits = alerts = 0
+    matcher = rt.matcher  # one rule set for the whole feed, even if a reload lands
     with transaction(rt.sessions) as session:
         # A new feed's undated entries are its backlog as often as its news:
         # record their hits, alert none of them.
         first_fetch = not has_items(session, feed.id)
         new = insert_items(session, feed.id, parsed.entries, fetched_at=now)
         for item in new:
-            matches = rt.matcher.match(
+            matches = matcher.match(
                 title=item.entry.title,
                 summary=item.entry.summary,
                 feed_state=feed.state,
@@ -183,6 +224,9 @@ def _store(
             http_status=result.http_status,
             etag=result.etag,
             last_modified=result.last_modified,
+            new_items=len(new),
+            body_hash=_digest(result.body),
+            moved_to=result.moved_to,
         )
     return FeedReport(
         feed.name,
@@ -194,33 +238,6 @@ def _store(
         warning=parsed.warning,
         elapsed=result.elapsed,
     )
-
-
-def poll_once(rt: Runtime, *, force: bool = False) -> list[FeedReport]:
-    """Fetch the feeds that are due (all of them with `force`) and process each."""
-    now = rt.clock()
-    claimed = _claim(rt, now, force=force)
-    if not claimed:
-        return []
-    agent = user_agent(__version__, rt.config.normwatch.contact)
-    targets = [FetchTarget(f.url, f.etag, f.last_modified) for f in claimed]
-    results = asyncio.run(fetch_all(targets, agent=agent))
-    reports: list[FeedReport] = []
-    done: set[int] = set()
-    try:
-        for feed, result in zip(claimed, results, strict=True):
-            if rt.stopping.is_set():
-                break
-            report = _store_safely(rt, feed, result)
-            done.add(feed.id)
-            _log(report)
-            reports.append(report)
-    finally:
-        left = [f.id for f in claimed if f.id not in done]
-        if left:  # stopped early: let the next run (or instance) take them now
-            with transaction(rt.sessions) as session:
-                release(session, left, owner=rt.owner)
-    return reports
 
 
 def _store_safely(rt: Runtime, feed: _Claimed, result: FetchResult) -> FeedReport:
@@ -238,11 +255,52 @@ def _store_safely(rt: Runtime, feed: _Claimed, result: FetchResult) -> FeedRepor
     return FeedReport(feed.name, feed.url, "error", error=error, elapsed=result.elapsed)
 
 
+async def _cycle(rt: Runtime, claimed: list[_Claimed]) -> list[FeedReport]:
+    by_url = {f.url: f for f in claimed}
+    agent = user_agent(__version__, rt.config.normwatch.contact)
+    targets = [FetchTarget(f.url, f.etag, f.last_modified) for f in claimed]
+    reports: list[FeedReport] = []
+    unchanged: list[tuple[_Claimed, FetchResult]] = []
+    async for result in fetch_stream(
+        targets, agent=agent, limits=fetch_limits(rt.config)
+    ):
+        if rt.stopping.is_set():
+            break
+        feed = by_url.pop(result.url)
+        if _unchanged(feed, result):
+            unchanged.append((feed, result))
+            reports.append(
+                FeedReport(feed.name, feed.url, "not_modified", elapsed=result.elapsed)
+            )
+            continue
+        reports.append(_store_safely(rt, feed, result))
+    if unchanged:
+        now = rt.clock()
+        with transaction(rt.sessions) as session:
+            for feed, result in unchanged:
+                _write_outcome(session, feed, result, now, error=None)
+    if by_url:  # stopped early: let the next run (or instance) take them now
+        with transaction(rt.sessions) as session:
+            release(session, [f.id for f in by_url.values()], owner=rt.owner)
+    return reports
+
+
+def poll_once(rt: Runtime, *, force: bool = False) -> list[FeedReport]:
+    """Fetch the feeds that are due (every healthy one with `force`) and process each."""
+    claimed = _claim(rt, rt.clock(), force=force)
+    if not claimed:
+        return []
+    reports = asyncio.run(_cycle(rt, claimed))
+    for report in reports:
+        _log(report)
+    return reports
+
+
 def _log(report: FeedReport) -> None:
     if report.status == "error":
         log.warning("feed %s (%s): %s", report.name, report.url, report.error)
     elif report.status == "not_modified":
-        log.info("feed %s: not modified (%.2fs)", report.name, report.elapsed)
+        log.debug("feed %s: not modified (%.2fs)", report.name, report.elapsed)
     else:
         if report.warning:
             log.warning("feed %s: %s", report.name, report.warning)

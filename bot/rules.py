@@ -30,7 +30,10 @@ from __future__ import annotations
 
 import unicodedata
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from operator import itemgetter
+from typing import NamedTuple
 
 import ahocorasick
 
@@ -42,7 +45,18 @@ SNIPPET_CHARS = 300
 # Words between the end of the title and the start of the summary, so a
 # proximity window does not casually join the two.
 FIELD_GAP = 5
-_FIELD_GAP = ["|"] * FIELD_GAP
+_GAP = " |" * FIELD_GAP
+
+
+class _FoldCache(dict[str, str]):
+    """Chunk of text -> its folded words as " w1 w2"; computed on first sight."""
+
+    def __missing__(self, chunk: str) -> str:
+        words = "".join(" " + fold(w).replace(" ", "") for w in _WORD.findall(chunk))
+        self[chunk] = words
+        return words
+
+
 # Offsets of matched terms refer to the NFC form of the fields, which is how
 # feeds.text stores them. Words keep the marks NFC could not compose (the
 # i + dot above that str.lower makes of Turkish İ).
@@ -64,6 +78,7 @@ class _Term:
     words: tuple[Word, ...]
     groups: frozenset[str]
     states: frozenset[str]
+    mask: int  # its groups as bits, for the quick presence test
 
 
 @dataclass(frozen=True)
@@ -130,11 +145,12 @@ class Explanation:
     states: tuple[str, ...]
 
 
-@dataclass(frozen=True)
-class _Occurrence:
-    term: _Term
-    first: int  # token positions (title first, then summary)
+class _Occurrence(NamedTuple):
+    """A term found at word positions first..last (title first, then summary)."""
+
+    first: int
     last: int
+    term: _Term
 
 
 @dataclass
@@ -143,9 +159,17 @@ class _Text:
 
     title: str
     summary: str
-    keys: list[str] = field(default_factory=list)
+    joined: str = ""  # " w1 w2 … | | | | | w9 … " (folded words)
     title_len: int = 0
+    _keys: list[str] | None = None
     _spans: dict[str, list[tuple[int, int]]] = field(default_factory=dict)
+
+    @property
+    def keys(self) -> list[str]:
+        """The folded words by position (split only when a position is needed)."""
+        if self._keys is None:
+            self._keys = self.joined.split()
+        return self._keys
 
     def spans(self, name: str) -> list[tuple[int, int]]:
         """Character spans of the original words of a field (computed once)."""
@@ -158,6 +182,9 @@ class _Text:
         if position < self.title_len:
             return "title", position
         return "summary", position - self.title_len - FIELD_GAP
+
+
+_by_position = itemgetter(0, 1)
 
 
 def _alternatives(entry: str) -> frozenset[str]:
@@ -179,12 +206,26 @@ class Matcher:
     def __init__(self, config: Config) -> None:
         self.rules: list[Rule] = list(config.rules)
         self._near = {rule.id: _near_constraints(rule) for rule in self.rules}
-        # Each rule's `all` and `any` entries as sets of group names, for the
-        # quick "could this rule match at all?" test.
+        # Groups as bits: the quick "could this rule match at all?" test is a
+        # few integer ANDs per rule instead of set operations.
+        names = sorted(
+            {*config.groups, BUILTIN_STATE_GROUP}
+            | {
+                n
+                for r in self.rules
+                for e in (*r.all, *r.any)
+                for n in _alternatives(e)
+            }
+        )
+        self._bit = {name: 1 << i for i, name in enumerate(names)}
+
+        def mask(names: Iterable[str]) -> int:
+            return sum(self._bit.get(n, 0) for n in set(names))
+
         self._needs = [
             (
-                [_alternatives(e) for e in rule.all],
-                [_alternatives(e) for e in rule.any],
+                [mask(_alternatives(e)) for e in rule.all],
+                [mask(_alternatives(e)) for e in rule.any],
             )
             for rule in self.rules
         ]
@@ -212,7 +253,9 @@ class Matcher:
             # the word start; a trailing space ends a whole (non-prefix) word.
             key = f" {head.key}" if head.prefix else f" {head.key} "
             by_key[key].append(
-                _Term(spelling, words, frozenset(groups), frozenset(states))
+                _Term(
+                    spelling, words, frozenset(groups), frozenset(states), mask(groups)
+                )
             )
         self._automaton = ahocorasick.Automaton()
         for key, candidates in by_key.items():
@@ -220,67 +263,38 @@ class Matcher:
         if by_key:
             self._automaton.make_automaton()
         self.term_count = len(merged)
-        self._folds: dict[str, tuple[str, ...]] = {}
+        self._folds = _FoldCache()
 
     # -- finding terms -------------------------------------------------------
 
-    def _keys(self, text: str) -> list[str]:
-        """Folded words of `text`.
-
-        News vocabulary repeats, so each whitespace-separated chunk is folded
-        and split once and then looked up: a dict hit is far cheaper than the
-        Unicode regex and normalization it stands for.
-        """
-        cache = self._folds
-        if len(cache) > _FOLD_CACHE_MAX:
-            cache.clear()
-        out: list[str] = []
-        for chunk in text.split():
-            keys = cache.get(chunk)
-            if keys is None:
-                keys = cache[chunk] = tuple(
-                    fold(word).replace(" ", "") for word in _WORD.findall(chunk)
-                )
-            out.extend(keys)
-        return out
-
     def _scan(self, title: str, summary: str) -> tuple[_Text, list[_Occurrence]]:
+        """Every term occurrence in an item, by word position."""
         text = _Text(_nfc(title), _nfc(summary))
-        head = self._keys(text.title)
-        text.title_len = len(head)
-        # Placeholder words between the fields are never a key, always a gap.
-        text.keys = [*head, *_FIELD_GAP, *self._keys(text.summary)]
+        folds = self._folds
+        if len(folds) > _FOLD_CACHE_MAX:
+            folds.clear()
+        # Each whitespace chunk maps (cached) to its folded words as " w1 w2";
+        # joining those in C gives the whole item as " w w w | | | | | w w ".
+        # The placeholder words between the fields are never a key.
+        head = "".join(map(folds.__getitem__, text.title.split()))
+        body = "".join(map(folds.__getitem__, text.summary.split()))
+        joined = f"{head}{_GAP}{body} "
+        text.joined, text.title_len = joined, head.count(" ")
         found: list[_Occurrence] = []
-        if self.term_count == 0 or len(text.keys) == FIELD_GAP:
+        if self.term_count == 0:
             return text, found
-        joined = " " + " ".join(text.keys) + " "
         for end, (length, terms) in self._automaton.iter(joined):
             # A key starts at the space before its word, so the spaces before
             # it count the words before it. Matches are few; counting is C.
             position = joined.count(" ", 0, end - length + 1)
             for term in terms:
                 if len(term.words) == 1:  # the automaton already checked it
-                    found.append(_Occurrence(term, position, position))
+                    found.append(_Occurrence(position, position, term))
                     continue
                 last = _match_from(term.words, 1, text.keys, position)
                 if last is not None:
-                    found.append(_Occurrence(term, position, last))
-        found.sort(key=lambda o: (o.first, o.last))
-        return text, found
-        for end, (length, terms) in self._automaton.iter(joined):
-            # A key starts at the space before its word, so the spaces before
-            # it count the words before it. Matches are few; counting is C.
-            position = joined.count(" ", 0, end - length + 1)
-            for term in terms:
-                if len(term.words) == 1:  # the automaton already checked it
-                    found.append(_Occurrence(term, position, position))
-                    continue
-                if not text.keys:
-                    text.keys = joined.split()
-                last = _match_from(term.words, 1, text.keys, position)
-                if last is not None:
-                    found.append(_Occurrence(term, position, last))
-        found.sort(key=lambda o: (o.first, o.last))
+                    found.append(_Occurrence(position, last, term))
+        found.sort(key=_by_position)
         return text, found
 
     def _spans(self, text: _Text, occurrence: _Occurrence) -> MatchedTerm:
@@ -343,7 +357,9 @@ class Matcher:
     ) -> list[RuleHit]:
         """The rules this item satisfies, each with its evidence."""
         text, found = self._scan(title, summary)
-        present = {g for o in found for g in o.term.groups}
+        present = 0
+        for occurrence in found:
+            present |= occurrence.term.mask
         # Cheap presence test first: most items satisfy no rule at all.
         if not any(
             all(e & present for e in all_of)

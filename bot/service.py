@@ -53,8 +53,8 @@ def make_watcher(rt: Runtime, drainer: Drainer) -> ConfigWatcher:
         drainer.poster = make_poster(config)
 
     def notify(message: str) -> None:
-        channel = rt.config.slack.ops_channel
-        if channel and drainer.poster is not None:
+        channel = rt.config.slack.ops_channel or rt.config.slack.channel
+        if drainer.poster is not None:
             sent = drainer.poster.post_text(channel, escape_entities(message))
             if not sent.ok:
                 log.warning(

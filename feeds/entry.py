@@ -31,6 +31,7 @@ class FetchResult:
     error: str | None = None
     elapsed: float = 0.0
     retry_after: float | None = None
+    moved_to: str | None = None  # every redirect was permanent: the feed's new address
 
     @property
     def etag(self) -> str | None:

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterable
-from dataclasses import replace
+from collections import defaultdict
+from collections.abc import AsyncIterator, Iterable
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 
@@ -22,7 +23,26 @@ MAX_BODY_BYTES = 10 * 1024 * 1024
 # A whole fetch, however the server trickles its bytes; httpx's timeouts are per read.
 DEADLINE_SECONDS = 60.0
 MAX_RETRY_AFTER = 6 * 3600.0
-DEFAULT_CONCURRENCY = 16
+MAX_REDIRECTS = 5
+
+
+@dataclass(frozen=True)
+class FetchLimits:
+    """How hard and how long to try: the `[fetch]` table of the config."""
+
+    concurrency: int = 64  # connections in flight, all hosts together
+    per_host: int = 4  # connections in flight to one host: be polite
+    connect_timeout: float = 10.0
+    read_timeout: float = 20.0  # silence between two reads
+    deadline: float = DEADLINE_SECONDS  # one whole fetch, however it trickles
+    max_body: int = MAX_BODY_BYTES
+
+
+def size_words(size: int) -> str:
+    for unit, scale in (("GB", 1 << 30), ("MB", 1 << 20), ("KB", 1 << 10)):
+        if size >= scale:
+            return f"{size / scale:g} {unit}"
+    return f"{size} bytes"
 
 
 def user_agent(version: str, contact: str = "") -> str:
@@ -59,22 +79,33 @@ def retry_after(value: str | None, now: datetime | None = None) -> float | None:
     return min(max(0.0, seconds), MAX_RETRY_AFTER)
 
 
-def make_client(agent: str, *, timeout: float = 30.0) -> httpx.AsyncClient:
+def make_client(agent: str, limits: FetchLimits | None = None) -> httpx.AsyncClient:
+    limits = limits or FetchLimits()
     return httpx.AsyncClient(
         follow_redirects=True,
-        max_redirects=5,
-        timeout=httpx.Timeout(timeout, connect=10.0),
+        max_redirects=MAX_REDIRECTS,
+        timeout=httpx.Timeout(limits.read_timeout, connect=limits.connect_timeout),
+        limits=httpx.Limits(
+            max_connections=limits.concurrency,
+            max_keepalive_connections=limits.concurrency,
+        ),
         headers={"User-Agent": agent},
     )
 
 
-def _describe(exc: Exception) -> str:
+def _describe(exc: Exception, limits: FetchLimits) -> str:
+    """An error an operator can act on, in one line."""
+    if isinstance(exc, httpx.ConnectTimeout):
+        return f"timed out after {limits.connect_timeout:g} s while connecting"
     if isinstance(exc, httpx.TimeoutException):
-        return f"timed out ({type(exc).__name__})"
+        return f"timed out after {limits.read_timeout:g} s waiting for the server"
     if isinstance(exc, httpx.TooManyRedirects):
-        return "too many redirects (more than 5)"
+        return f"too many redirects (more than {MAX_REDIRECTS})"
     if isinstance(exc, httpx.ConnectError):
-        return f"cannot connect: {exc}" if str(exc) else "cannot connect"
+        detail = str(exc).split("]")[-1].strip()
+        return f"cannot connect: {detail}" if detail else "cannot connect"
+    if isinstance(exc, httpx.RemoteProtocolError):
+        return f"the server broke the connection: {exc}"
     return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
 
 
@@ -82,21 +113,26 @@ async def fetch_one(
     client: httpx.AsyncClient,
     target: FetchTarget,
     *,
-    max_bytes: int = MAX_BODY_BYTES,
-    deadline: float = DEADLINE_SECONDS,
+    limits: FetchLimits | None = None,
+    max_bytes: int | None = None,
+    deadline: float | None = None,
 ) -> FetchResult:
+    limits = limits or FetchLimits()
+    deadline = limits.deadline if deadline is None else deadline
     started = time.perf_counter()
     try:
         async with asyncio.timeout(deadline):
-            outcome = await _get(client, target, max_bytes)
+            outcome = await _get(client, target, max_bytes or limits.max_body)
     except TimeoutError:
         outcome = FetchResult(
             url=target.url,
             status="error",
-            error=f"no complete answer within {deadline:.0f}s",
+            error=f"no complete answer within {deadline:g} s",
         )
     except (httpx.HTTPError, httpx.InvalidURL, OSError) as exc:
-        outcome = FetchResult(url=target.url, status="error", error=_describe(exc))
+        outcome = FetchResult(
+            url=target.url, status="error", error=_describe(exc, limits)
+        )
     return replace(outcome, elapsed=time.perf_counter() - started)
 
 
@@ -113,6 +149,7 @@ async def _get(
             http_status=response.status_code,
             headers=headers,
             final_url=str(response.url),
+            moved_to=_moved_to(response),
         )
         if response.status_code == 304:
             return replace(seen, status="not_modified")
@@ -129,30 +166,74 @@ async def _get(
             size += len(chunk)
             if size > max_bytes:
                 return replace(
-                    seen, error=f"body larger than {max_bytes} bytes; not read"
+                    seen, error=f"body larger than {size_words(max_bytes)}; not read"
                 )
             chunks.append(chunk)
         return replace(seen, status="ok", body=b"".join(chunks))
+
+
+def _moved_to(response: httpx.Response) -> str | None:
+    """The final URL when every redirect on the way was permanent (301/308)."""
+    hops = response.history
+    if hops and all(hop.status_code in (301, 308) for hop in hops):
+        return str(response.url)
+    return None
+
+
+def host_of(url: str) -> str:
+    try:
+        return httpx.URL(url).host or url
+    except httpx.InvalidURL:
+        return url
+
+
+async def fetch_stream(
+    targets: Iterable[FetchTarget],
+    *,
+    agent: str,
+    limits: FetchLimits | None = None,
+    client: httpx.AsyncClient | None = None,
+) -> AsyncIterator[FetchResult]:
+    """Fetch every target concurrently; yield each result as soon as it is in.
+
+    Two gates: one for all connections, one per host, so a site with many
+    feeds is asked politely while the other sites go on in parallel.
+    """
+    limits = limits or FetchLimits()
+    gate = asyncio.Semaphore(limits.concurrency)
+    per_host: dict[str, asyncio.Semaphore] = defaultdict(
+        lambda: asyncio.Semaphore(limits.per_host)
+    )
+    own_client = client is None
+    http = client or make_client(agent, limits)
+
+    async def bounded(target: FetchTarget) -> FetchResult:
+        async with per_host[host_of(target.url)], gate:
+            return await fetch_one(http, target, limits=limits)
+
+    tasks = [asyncio.ensure_future(bounded(t)) for t in targets]
+    try:
+        for next_done in asyncio.as_completed(tasks):
+            yield await next_done
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        if own_client:
+            await http.aclose()
 
 
 async def fetch_all(
     targets: Iterable[FetchTarget],
     *,
     agent: str,
-    concurrency: int = DEFAULT_CONCURRENCY,
+    limits: FetchLimits | None = None,
     client: httpx.AsyncClient | None = None,
 ) -> list[FetchResult]:
     """Fetch every target concurrently; results come back in the targets' order."""
-    gate = asyncio.Semaphore(concurrency)
-    own_client = client is None
-    http = client or make_client(agent)
-
-    async def bounded(target: FetchTarget) -> FetchResult:
-        async with gate:
-            return await fetch_one(http, target)
-
-    try:
-        return list(await asyncio.gather(*(bounded(t) for t in targets)))
-    finally:
-        if own_client:
-            await http.aclose()
+    wanted = list(targets)
+    by_url = {
+        r.url: r
+        async for r in fetch_stream(wanted, agent=agent, limits=limits, client=client)
+    }
+    return [by_url[t.url] for t in wanted]

@@ -40,6 +40,8 @@ def sync_feeds(session: Session, specs: Iterable[FeedSpec], now: datetime) -> No
                     state=spec.state,
                     language=spec.language,
                     consecutive_failures=0,
+                    items_seen=0,
+                    failure_reported=False,
                     next_due_at=now,
                 )
             )
@@ -105,6 +107,9 @@ def record_fetch(
     last_modified: str | None = None,
     error: str | None = None,
     retry_after: float | None = None,
+    new_items: int = 0,
+    body_hash: str | None = None,
+    moved_to: str | None = None,
     rng: random.Random | None = None,
 ) -> None:
     """Store the outcome of a fetch and when the feed is due next; release its lease."""
@@ -114,8 +119,14 @@ def record_fetch(
     jitter = interval.total_seconds() * 0.1 * (rng or random).random()
     feed.last_fetched_at, feed.last_status = now, http_status
     feed.lease_owner = feed.lease_until = None
+    if moved_to is not None:
+        feed.moved_to = moved_to[:2048]
     if error is None:
         feed.consecutive_failures, feed.last_error = 0, None
+        feed.last_success_at, feed.failing_since = now, None
+        feed.items_seen += new_items
+        if body_hash is not None:
+            feed.body_hash = body_hash
         if etag is not None or last_modified is not None:
             # Validators that do not fit their column are junk: do without them.
             feed.etag = etag if etag and len(etag) <= 512 else None
@@ -126,6 +137,7 @@ def record_fetch(
         return
     feed.consecutive_failures += 1
     feed.last_error = error[:2000]
+    feed.failing_since = feed.failing_since or now
     wait = backoff(feed.consecutive_failures, interval)
     if retry_after:
         wait = max(wait, timedelta(seconds=retry_after))

@@ -79,6 +79,16 @@ class Feed(Base):
     consecutive_failures: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
     next_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    last_success_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # When the current run of failures began; None while the feed is healthy.
+    failing_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The ops channel was told this feed is failing (and must hear when it recovers).
+    failure_reported: Mapped[bool] = mapped_column(Boolean, default=False)
+    items_seen: Mapped[int] = mapped_column(Integer, default=0)
+    # For servers without validators: an unchanged body is not parsed again.
+    body_hash: Mapped[str | None] = mapped_column(String(64))
+    # Where a permanent redirect (301/308) pointed, for the operator to update the URL.
+    moved_to: Mapped[str | None] = mapped_column(String(2048))
     lease_owner: Mapped[str | None] = mapped_column(String(128))
     lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
 

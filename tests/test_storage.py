@@ -73,7 +73,7 @@ def test_migrations_create_every_table_and_reach_head(db_url: str) -> None:
         "feedback",
         "alembic_version",
     } <= tables
-    assert current_revision(engine) == "0001"
+    assert current_revision(engine) == "0002"
     engine.dispose()
 
 
