@@ -23,6 +23,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from bot import __version__
 from bot.config import Config, ConfigError, database_url, load_config, parse_duration
 from bot.languages import ISO_639_1
 from bot.runtime import Runtime, utcnow
@@ -34,6 +35,7 @@ from storage.db import (
     redact,
     upgrade,
 )
+from storage.feedstate import FeedHealth, feed_health
 from storage.history import HitFilter, HitRow, archived_items, list_hits, stored_hits
 
 
@@ -136,6 +138,7 @@ def check_config(ctx: click.Context) -> None:
 @click.pass_context
 def run(ctx: click.Context, once: bool) -> None:
     """Run the bot: poll feeds on schedule and post alerts."""
+    from bot.health import report_health
     from bot.poll import poll_once, sync_config_feeds
     from bot.service import announce, make_drainer, run_forever
 
@@ -148,6 +151,7 @@ def run(ctx: click.Context, once: bool) -> None:
         sync_config_feeds(rt)
         reports = poll_once(rt, force=True)
         drained = drainer.drain()
+        report_health(rt, drainer.poster)
         for r in reports:
             detail = r.error or f"{r.new_items} new, {r.hits} hits, {r.alerts} alerts"
             click.echo(f"{r.status:<12} {r.elapsed:6.2f}s  {r.name}: {detail}")
@@ -290,6 +294,122 @@ def hits(
     with _runtime(ctx) as rt, rt.sessions() as session:
         rows = [asdict(r) for r in list_hits(session, filters)]
     emit(rows, fmt, fields=[f.name for f in fields(HitRow)], columns=HIT_COLUMNS)
+
+
+@cli.group(invoke_without_command=True)
+@FORMAT
+@click.pass_context
+def feeds(ctx: click.Context, fmt: str) -> None:
+    """Every configured feed's health: last status, last success, failures, last error."""
+    if ctx.invoked_subcommand is not None:
+        return
+    config, _ = _config(ctx)
+    with _runtime(ctx) as rt, rt.sessions() as session:
+        rows = [asdict(h) for h in feed_health(session, [f.url for f in config.feeds])]
+    known = {r["url"] for r in rows}
+    for feed in config.feeds:  # configured but never synced: not polled yet
+        if feed.url not in known:
+            rows.append(
+                {
+                    **dict.fromkeys(f.name for f in fields(FeedHealth)),
+                    "name": feed.name,
+                    "url": feed.url,
+                    "state": feed.state,
+                    "language": feed.language,
+                    "kind": feed.kind,
+                    "status": "new",
+                    "consecutive_failures": 0,
+                    "items_seen": 0,
+                }
+            )
+    emit(
+        rows,
+        fmt,
+        fields=[f.name for f in fields(FeedHealth)],
+        columns=[
+            "name",
+            "state",
+            "language",
+            "status",
+            "last_success_at",
+            "consecutive_failures",
+            "items_seen",
+            "last_error",
+        ],
+    )
+    moved = [r for r in rows if r.get("moved_to")]
+    for r in moved:
+        click.echo(
+            f"note: {r['name']} moved permanently to {r['moved_to']}; update its url",
+            err=True,
+        )
+
+
+@feeds.command("check")
+@click.argument("url")
+@click.option(
+    "--lang",
+    "language",
+    default=None,
+    help="The language to assume when the feed says none.",
+)
+@click.pass_context
+def feeds_check(ctx: click.Context, url: str, language: str | None) -> None:
+    """Fetch and parse one URL and say what it holds: the way to vet a new source."""
+    import asyncio
+
+    from bot.poll import fetch_limits
+    from feeds.entry import FetchTarget
+    from feeds.fetch import fetch_all, user_agent
+    from feeds.parse import ParseError, parse_feed
+
+    config, _ = _config(ctx)
+    if not url.startswith(("http://", "https://")):
+        raise BadInput(f"{url!r} is not an http(s) URL")
+    agent = user_agent(__version__, config.normwatch.contact)
+    [result] = asyncio.run(
+        fetch_all([FetchTarget(url)], agent=agent, limits=fetch_limits(config))
+    )
+    click.echo(f"url:          {url}")
+    if result.final_url and result.final_url != url:
+        kind = "permanently" if result.moved_to else "temporarily"
+        click.echo(f"redirected:   {kind} to {result.final_url}")
+    click.echo(
+        f"http:         {result.http_status or '-'} in {result.elapsed:.2f} s, "
+        f"{len(result.body)} bytes, {result.headers.get('content-type', 'no content type')}"
+    )
+    validators = [v for v in ("etag", "last-modified") if v in result.headers]
+    click.echo(
+        f"validators:   {', '.join(validators) or 'none (normwatch compares bodies instead)'}"
+    )
+    if result.status == "error":
+        raise click.ClickException(f"fetch: {result.error}")
+    try:
+        parsed = parse_feed(
+            result.body,
+            headers=result.headers,
+            url=result.final_url or url,
+            fetched_at=utcnow(),
+            default_language=language,
+        )
+    except ParseError as exc:
+        raise click.ClickException(f"parse: {exc}") from None
+    entries = parsed.entries
+    dated = sorted((e.published_at for e in entries if e.dated), reverse=True)
+    languages = sorted({e.language or "?" for e in entries})
+    click.echo(f"title:        {parsed.title or '(none)'}")
+    click.echo(
+        f"entries:      {len(entries)} ({len(entries) - len(dated)} without a date)"
+    )
+    if dated:
+        click.echo(
+            f"newest:       {dated[0]:%Y-%m-%d %H:%M} UTC; oldest {dated[-1]:%Y-%m-%d %H:%M} UTC"
+        )
+    click.echo(f"languages:    {', '.join(languages) or '-'}")
+    for entry in entries[:5]:
+        click.echo(f"  - {entry.title[:100]}")
+    if parsed.warning:
+        click.echo(f"problem:      {parsed.warning}")
 
 
 @cli.group()

@@ -20,6 +20,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from bot.alert import escape_entities
 from bot.config import Config, slack_token
 from bot.deliver import Drainer
+from bot.health import report_health
 from bot.poll import poll_once, sync_config_feeds
 from bot.reload import ConfigWatcher
 from bot.runtime import Runtime
@@ -117,7 +118,12 @@ def run_forever(rt: Runtime) -> None:
     common = {"max_instances": 1, "coalesce": True, "misfire_grace_time": None}
     watcher = make_watcher(rt, drainer)
     jobs = [
-        (_Job("poll", lambda: poll_once(rt), rt), rt.config.normwatch.tick),
+        (
+            _Job(
+                "poll", lambda: (poll_once(rt), report_health(rt, drainer.poster)), rt
+            ),
+            rt.config.normwatch.tick,
+        ),
         (_Job("drain", drainer.drain, rt), DRAIN_SECONDS),
         # Reading and hashing one small file: cheap enough to do every tick.
         (

@@ -151,3 +151,85 @@ def release(session: Session, feed_ids: list[int], *, owner: str) -> None:
         .where(Feed.id.in_(feed_ids), Feed.lease_owner == owner)
         .values(lease_owner=None, lease_until=None)
     )
+
+
+@dataclass(frozen=True)
+class FeedHealth:
+    """One feed as `normwatch feeds` shows it; field names are the JSON contract."""
+
+    name: str
+    url: str
+    state: str | None
+    language: str
+    kind: str
+    status: str  # ok | failing | new
+    last_status: int | None
+    last_fetched_at: datetime | None
+    last_success_at: datetime | None
+    consecutive_failures: int
+    failing_since: datetime | None
+    items_seen: int
+    last_error: str | None
+    next_due_at: datetime | None
+    moved_to: str | None
+
+
+def feed_health(
+    session: Session, urls: Iterable[str] | None = None
+) -> list[FeedHealth]:
+    query = select(Feed).order_by(Feed.name)
+    if urls is not None:
+        query = query.where(Feed.url.in_(list(urls)))
+    return [
+        FeedHealth(
+            name=f.name,
+            url=f.url,
+            state=f.state,
+            language=f.language,
+            kind=f.kind,
+            status="failing"
+            if f.consecutive_failures
+            else ("ok" if f.last_success_at else "new"),
+            last_status=f.last_status,
+            last_fetched_at=f.last_fetched_at,
+            last_success_at=f.last_success_at,
+            consecutive_failures=f.consecutive_failures,
+            failing_since=f.failing_since,
+            items_seen=f.items_seen,
+            last_error=f.last_error,
+            next_due_at=f.next_due_at,
+            moved_to=f.moved_to,
+        )
+        for f in session.scalars(query)
+    ]
+
+
+def take_health_news(
+    session: Session, urls: Iterable[str], *, now: datetime, failing_for: timedelta
+) -> tuple[list[Feed], list[Feed]]:
+    """Feeds failing for longer than `failing_for` not yet reported, and reported
+    feeds that recovered; each is marked, so it is told once (per instance race:
+    a conditional UPDATE decides who tells)."""
+    wanted = list(urls)
+    newly_failing: list[Feed] = []
+    recovered: list[Feed] = []
+    candidates = session.scalars(
+        select(Feed).where(
+            Feed.url.in_(wanted),
+            or_(
+                (Feed.failure_reported.is_(False))
+                & (Feed.failing_since <= now - failing_for),
+                (Feed.failure_reported.is_(True)) & (Feed.failing_since.is_(None)),
+            ),
+        )
+    ).all()
+    for feed in candidates:
+        telling_failure = not feed.failure_reported
+        taken = session.execute(
+            update(Feed)
+            .where(Feed.id == feed.id, Feed.failure_reported.is_(not telling_failure))
+            .values(failure_reported=telling_failure)
+        )
+        if taken.rowcount == 1:  # type: ignore[attr-defined]
+            (newly_failing if telling_failure else recovered).append(feed)
+    return newly_failing, recovered
