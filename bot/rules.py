@@ -409,6 +409,8 @@ def _match_from(
 ) -> int | None:
     word = words[index]
     for position in range(previous + 1, min(previous + 2 + word.gap, len(keys))):
+        if keys[position] == "|":  # a term never runs from the title into the summary
+            return None
         if word.accepts(keys[position]):
             if index == len(words) - 1:
                 return position
