@@ -54,12 +54,12 @@ SIGNALS = [
     ),
     (
         "România ar putea achiziționa muniții cu dispersie",
-        "cluster_use_acquisition",
+        "cluster_acquisition",
         "RO",
     ),
     (
         "România ar putea achiziţiona muniţii cu dispersie",
-        "cluster_use_acquisition",
+        "cluster_acquisition",
         "RO",
     ),
     (
@@ -68,13 +68,13 @@ SIGNALS = [
         "FI",
     ),
     ("POLONYA OTTAWA ANLAŞMASI'NDAN ÇEKİLİYOR", "ottawa_withdrawal", "PL"),
-    ("Türkiye misket bombası tedarik etti", "cluster_use_acquisition", "TR"),
+    ("Türkiye misket bombası tedarik etti", "cluster_acquisition", "TR"),
     (
         "Lithuania withdraws from the Convention on Cluster Munitions",
         "ccm_withdrawal",
         "LT",
     ),
-    ("Estonia plans to buy cluster munitions", "cluster_use_acquisition", "EE"),
+    ("Estonia plans to buy cluster munitions", "cluster_acquisition", "EE"),
 ]
 
 
