@@ -28,6 +28,7 @@ from pydantic import (
 from bot.keylines import key_lines, line_of
 from bot.languages import ISO_639_1
 from bot.terms import TermError, parse_term
+from feeds.parliament import PARLIAMENT_FORMATS
 
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
 DATABASE_URL_ENV = "NORMWATCH_DATABASE_URL"
@@ -200,6 +201,8 @@ class Feed(_Strict):
     state: str | None = None
     kind: Literal["news", "parliament"] = "news"
     interval: Duration | None = None
+    # "feed" (RSS, Atom, RDF or JSON Feed) or a parliament API's format.
+    format: str = "feed"
 
     @field_validator("url")
     @classmethod
@@ -212,6 +215,14 @@ class Feed(_Strict):
     @classmethod
     def _language(cls, value: str) -> str:
         return _check_language(value)
+
+    @field_validator("format")
+    @classmethod
+    def _format(cls, value: str) -> str:
+        if value != "feed" and value not in PARLIAMENT_FORMATS:
+            known = ", ".join(["feed", *sorted(PARLIAMENT_FORMATS)])
+            raise ValueError(f"{value!r} is not a known format (known: {known})")
+        return value
 
     @field_validator("interval")
     @classmethod

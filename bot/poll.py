@@ -24,8 +24,9 @@ from bot import __version__
 from bot.config import Config
 from bot.rules import RuleHit
 from bot.runtime import Runtime
-from feeds.entry import FetchResult, FetchTarget
+from feeds.entry import FetchResult, FetchTarget, ParsedFeed
 from feeds.fetch import FetchLimits, fetch_stream, user_agent
+from feeds.parliament import PARLIAMENT_FORMATS
 from feeds.parse import ParseError, parse_feed
 from storage.archive import HitRecord, has_items, insert_items, record_hits
 from storage.db import transaction
@@ -60,6 +61,7 @@ class _Claimed:
     last_modified: str | None
     body_hash: str | None
     interval: timedelta
+    format: str = "feed"
 
 
 def fetch_limits(config: Config) -> FetchLimits:
@@ -87,6 +89,7 @@ def _claim(rt: Runtime, now: datetime, *, force: bool) -> list[_Claimed]:
         f.url: timedelta(seconds=f.interval or rt.config.normwatch.interval)
         for f in rt.config.feeds
     }
+    formats = {f.url: f.format for f in rt.config.feeds}
     with transaction(rt.sessions) as session:
         # `force` (run --once) polls every healthy feed now: cron sets the pace.
         feeds = claim_due(
@@ -103,6 +106,7 @@ def _claim(rt: Runtime, now: datetime, *, force: bool) -> list[_Claimed]:
                 f.last_modified,
                 f.body_hash,
                 intervals[f.url],
+                formats[f.url],
             )
             for f in feeds
         ]
@@ -165,6 +169,19 @@ def _digest(body: bytes) -> str:
     return hashlib.sha256(body).hexdigest()
 
 
+def _parse(feed: _Claimed, result: FetchResult, now: datetime) -> ParsedFeed:
+    if feed.format != "feed":  # a parliament's open-data API
+        parser = PARLIAMENT_FORMATS[feed.format].parse
+        return parser(result.body, fetched_at=now, default_language=feed.language)
+    return parse_feed(
+        result.body,
+        headers=result.headers,
+        url=result.final_url or feed.url,
+        fetched_at=now,
+        default_language=feed.language,
+    )
+
+
 def _store(
     rt: Runtime, feed: _Claimed, result: FetchResult, now: datetime
 ) -> FeedReport:
@@ -175,13 +192,7 @@ def _store(
         _record_outcome(rt, feed, result, now, error=error)
         return replace(failed, error=error)
     try:
-        parsed = parse_feed(
-            result.body,
-            headers=result.headers,
-            url=result.final_url or feed.url,
-            fetched_at=now,
-            default_language=feed.language,
-        )
+        parsed = _parse(feed, result, now)
     except ParseError as exc:
         _record_outcome(rt, feed, result, now, error=f"parse: {exc}")
         return replace(failed, error=f"parse: {exc}")
