@@ -98,3 +98,38 @@ def test_real_signal_matches_with_its_state(
 )
 def test_noise_does_not_match(matcher: Matcher, text: str) -> None:
     assert matcher.match(title=text, summary="") == []
+
+
+NATIONAL = {
+    "EE": "et",
+    "FI": "fi",
+    "GR": "el",
+    "LV": "lv",
+    "LT": "lt",
+    "PL": "pl",
+    "RO": "ro",
+    "TR": "tr",
+}
+
+
+@pytest.mark.parametrize("state", sorted(NATIONAL))
+def test_every_state_has_national_news_english_news_and_searches(state: str) -> None:
+    feeds = [f for f in load_config(SHIPPED).feeds if f.state == state]
+    national = [f for f in feeds if f.language == NATIONAL[state] and f.kind == "news"]
+    outlets = [f for f in national if "news.google.com" not in f.url]
+    searches = [f for f in feeds if "news.google.com" in f.url]
+    assert len(outlets) >= 2
+    assert any(f.language == "en" for f in feeds)
+    assert {f.language for f in searches} == {NATIONAL[state], "en"}
+
+
+def test_parliament_sources_use_their_apis_where_rss_is_missing() -> None:
+    feeds = load_config(SHIPPED).feeds
+    parliaments = {f.state for f in feeds if f.kind == "parliament"}
+    assert {"PL", "FI"} <= parliaments
+    assert {
+        f.format for f in feeds if f.state in {"PL", "FI"} and f.kind == "parliament"
+    } >= {
+        "sejm-prints",
+        "eduskunta-vaski",
+    }
