@@ -654,7 +654,9 @@ def test_states_are_ranked_title_first_then_by_mentions() -> None:
 
 
 def test_a_gap_term_never_runs_from_the_title_into_the_summary() -> None:
-    matcher = Matcher(make_config(groups=GROUPS + '\n[groups.gap]\nen = ["ottawa ~9 treaty"]\n'))
+    matcher = Matcher(
+        make_config(groups=GROUPS + '\n[groups.gap]\nen = ["ottawa ~9 treaty"]\n')
+    )
     assert matcher.find_terms("Ottawa", "title") == []
     hits = matcher.explain(title="News from Ottawa", summary="The treaty stands.")
     assert all(m.term != "ottawa ~9 treaty" for m in hits.terms)
