@@ -267,7 +267,7 @@ def test_a_parliament_api_feed_is_read_with_its_format(
         )
     )
     env = {"NORMWATCH_DATABASE_URL": db_url}
-    code, out, err = invoke(["--config", str(config), "run", "--once"], **env)
+    code, _, err = invoke(["--config", str(config), "run", "--once"], **env)
     assert code == 0, err
     row = feeds_json(config, db_url)["Sejm prints"]
     assert row["status"] == "ok" and int(row["items_seen"]) >= 2  # type: ignore[call-overload]
