@@ -50,12 +50,16 @@ def canonical_url(url: str | None) -> str | None:
         host = f"[{host}]"
     if port and port != _DEFAULT_PORTS[scheme]:
         host = f"{host}:{port}"
-    query = urlencode(
-        sorted(
-            (k, v)
-            for k, v in parse_qsl(parts.query, keep_blank_values=True)
-            if not _is_tracking(k)
+    query = (
+        urlencode(
+            sorted(
+                (k, v)
+                for k, v in parse_qsl(parts.query, keep_blank_values=True)
+                if not _is_tracking(k)
+            )
         )
+        if parts.query
+        else ""
     )
     # Whitespace before a dropped fragment or query would end the URL.
     path = parts.path.rstrip() or "/"

@@ -33,9 +33,9 @@ _SCRIPT = re.compile(r"<(script|style)\b[^>]*>.*?</\1\s*>", re.IGNORECASE | re.D
 _COMMENT = re.compile(r"<!--.*?-->|<!\[CDATA\[|\]\]>", re.DOTALL)
 # Quoted attribute values may hold `>` (alt="a > b"); they stay inside the tag.
 _TAG = re.compile(r"""</?([A-Za-z][A-Za-z0-9]*)\b(?:[^<>"']|"[^"]*"|'[^']*')*/?>""")
-_SPACE = re.compile(r"\s+")
 # Zero-width characters and soft hyphens split words invisibly; drop them.
 _INVISIBLE = dict.fromkeys(map(ord, "\u00ad\u200b\u200c\u200d\u2060\ufeff"))
+_INVISIBLE_CHAR = re.compile("[\u00ad\u200b\u200c\u200d\u2060\ufeff]")
 # Control characters (NUL included, which PostgreSQL text refuses) become spaces.
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 
@@ -62,5 +62,11 @@ def plain_text(value: str | None) -> str:
         value = _TAG.sub(_tag, value)
     if "&" in value:
         value = html.unescape(value)
-    value = unicodedata.normalize("NFC", without_controls(value).translate(_INVISIBLE))
-    return _SPACE.sub(" ", value).strip()
+    # Each step only when it has something to do: this runs on every entry.
+    if _CONTROL.search(value):
+        value = without_controls(value)
+    if _INVISIBLE_CHAR.search(value):
+        value = value.translate(_INVISIBLE)
+    if not unicodedata.is_normalized("NFC", value):
+        value = unicodedata.normalize("NFC", value)
+    return " ".join(value.split())
