@@ -151,6 +151,8 @@ async def _get(
             final_url=str(response.url),
             moved_to=_moved_to(response),
         )
+        if response.status_code == 304 or response.status_code >= 400:
+            await _drain(response)
         if response.status_code == 304:
             return replace(seen, status="not_modified")
         if response.status_code >= 400:
@@ -170,6 +172,16 @@ async def _get(
                 )
             chunks.append(chunk)
         return replace(seen, status="ok", body=b"".join(chunks))
+
+
+async def _drain(response: httpx.Response, limit: int = 64 * 1024) -> None:
+    """Read a small unwanted body to its end, so the connection can be reused
+    for the next feed on that host; a large one is dropped with its connection."""
+    size = 0
+    async for chunk in response.aiter_raw():
+        size += len(chunk)
+        if size > limit:
+            return
 
 
 def _moved_to(response: httpx.Response) -> str | None:

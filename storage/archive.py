@@ -18,6 +18,9 @@ from feeds.entry import Entry
 from storage.dialect import insert_ignore
 from storage.models import Hit, Item, Outbox, Story
 
+# Rows per statement: far below SQLite's limit of 32,766 bound parameters.
+_CHUNK = 200
+
 
 @dataclass(frozen=True)
 class NewItem:
@@ -52,6 +55,17 @@ def insert_items(
     unique: dict[str, Entry] = {}
     for entry in entries:  # a feed may repeat a guid within one document
         unique.setdefault(entry.guid, entry)
+    # Most of a feed is already stored: ask which ids are new before inserting.
+    known: set[str] = set()
+    guids = list(unique)
+    for i in range(0, len(guids), _CHUNK):
+        known.update(
+            session.scalars(
+                select(Item.guid).where(
+                    Item.feed_id == feed_id, Item.guid.in_(guids[i : i + _CHUNK])
+                )
+            )
+        )
     rows = [
         {
             "feed_id": feed_id,
@@ -66,21 +80,19 @@ def insert_items(
             "fingerprint": e.fingerprint,
         }
         for e in unique.values()
+        if e.guid not in known
     ]
-    stmt = insert_ignore(session, Item, conflict=["feed_id", "guid"]).returning(
-        Item.id, Item.guid
-    )
-    new = _insert_each(session, stmt, rows)
-    return [NewItem(row_id, unique[guid]) for row_id, guid in new]
-
-
-def _insert_each(session: Session, stmt: Any, rows: list[dict[str, Any]]) -> list[Any]:
-    # RETURNING with executemany is not portable across drivers; one row per
-    # statement keeps "which rows were new" exact on both backends.
-    out: list[Any] = []
-    for row in rows:
-        out.extend(session.execute(stmt, row).all())
-    return out
+    new: list[NewItem] = []
+    for i in range(0, len(rows), _CHUNK):
+        # One multi-row INSERT … ON CONFLICT DO NOTHING RETURNING per chunk:
+        # only rows really inserted come back (another instance may race us).
+        stmt = (
+            insert_ignore(session, Item, conflict=["feed_id", "guid"])
+            .values(rows[i : i + _CHUNK])
+            .returning(Item.id, Item.guid)
+        )
+        new += [NewItem(row_id, unique[guid]) for row_id, guid in session.execute(stmt)]
+    return new
 
 
 def has_items(session: Session, feed_id: int) -> bool:

@@ -61,7 +61,7 @@ def claim_due(
     now: datetime,
     owner: str,
     lease: timedelta = timedelta(minutes=5),
-    limit: int = 500,
+    limit: int | None = 2000,
     due_only: bool = True,
 ) -> list[Feed]:
     """Due feeds among `urls`, leased to `owner` so another instance skips them.
@@ -88,6 +88,12 @@ def claim_due(
     for feed in feeds:
         feed.lease_owner, feed.lease_until = owner, now + lease
     return feeds
+
+
+def preload(session: Session, feed_ids: list[int]) -> None:
+    """Load many feeds into the session in one query (for a batch of updates)."""
+    for i in range(0, len(feed_ids), 500):
+        session.scalars(select(Feed).where(Feed.id.in_(feed_ids[i : i + 500]))).all()
 
 
 def backoff(failures: int, interval: timedelta) -> timedelta:
