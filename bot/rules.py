@@ -259,7 +259,25 @@ class Matcher:
             )
         self._automaton = ahocorasick.Automaton()
         for key, candidates in by_key.items():
-            self._automaton.add_word(key, (len(key), tuple(candidates)))
+            # For the first, position-free pass: the groups this key proves on
+            # its own (one-word terms), and for longer terms a cheap probe, their
+            # second word, which must appear somewhere in the text too.
+            key_mask = 0
+            probes: list[tuple[int, str]] = []
+            for term in candidates:
+                if len(term.words) == 1:
+                    key_mask |= term.mask
+                else:
+                    second = term.words[1]
+                    probes.append(
+                        (
+                            term.mask,
+                            f" {second.key}" if second.prefix else f" {second.key} ",
+                        )
+                    )
+            self._automaton.add_word(
+                key, (len(key), tuple(candidates), key_mask, tuple(probes))
+            )
         if by_key:
             self._automaton.make_automaton()
         self.term_count = len(merged)
@@ -267,23 +285,28 @@ class Matcher:
 
     # -- finding terms -------------------------------------------------------
 
-    def _scan(self, title: str, summary: str) -> tuple[_Text, list[_Occurrence]]:
-        """Every term occurrence in an item, by word position."""
-        text = _Text(_nfc(title), _nfc(summary))
+    def _joined(self, title: str, summary: str) -> str:
+        """The item's folded words as " w w w | | | | | w w " (see _scan)."""
         folds = self._folds
         if len(folds) > _FOLD_CACHE_MAX:
             folds.clear()
+        head = "".join(map(folds.__getitem__, title.split()))
+        body = "".join(map(folds.__getitem__, summary.split()))
+        return f"{head}{_GAP}{body} "
+
+    def _scan(self, title: str, summary: str) -> tuple[_Text, list[_Occurrence]]:
+        """Every term occurrence in an item, by word position."""
+        text = _Text(_nfc(title), _nfc(summary))
         # Each whitespace chunk maps (cached) to its folded words as " w1 w2";
         # joining those in C gives the whole item as " w w w | | | | | w w ".
         # The placeholder words between the fields are never a key.
-        head = "".join(map(folds.__getitem__, text.title.split()))
-        body = "".join(map(folds.__getitem__, text.summary.split()))
-        joined = f"{head}{_GAP}{body} "
-        text.joined, text.title_len = joined, head.count(" ")
+        joined = self._joined(text.title, text.summary)
+        text.joined = joined
+        text.title_len = joined.count(" ", 0, joined.find(_GAP))  # words before the gap
         found: list[_Occurrence] = []
         if self.term_count == 0:
             return text, found
-        for end, (length, terms) in self._automaton.iter(joined):
+        for end, (length, terms, _mask, _probes) in self._automaton.iter(joined):
             # A key starts at the space before its word, so the spaces before
             # it count the words before it. Matches are few; counting is C.
             position = joined.count(" ", 0, end - length + 1)
@@ -356,18 +379,34 @@ class Matcher:
         self, *, title: str, summary: str, feed_state: str | None = None
     ) -> list[RuleHit]:
         """The rules this item satisfies, each with its evidence."""
+        # First pass, without positions: which groups could be present at all
+        # (a multi-word term counts if its first two words are somewhere in
+        # the text). Most items satisfy no rule even so, and stop here.
+        if self.term_count == 0:
+            return []
+        present = 0
+        joined = self._joined(title, summary)
+        for _end, (_length, _terms, mask, probes) in self._automaton.iter(joined):
+            present |= mask
+            for term_mask, probe in probes:
+                if probe in joined:
+                    present |= term_mask
+        if not self._could_match(present):
+            return []
         text, found = self._scan(title, summary)
         present = 0
         for occurrence in found:
             present |= occurrence.term.mask
-        # Cheap presence test first: most items satisfy no rule at all.
-        if not any(
+        if not self._could_match(present):
+            return []
+        return self._evaluate(text, found, feed_state).hits
+
+    def _could_match(self, present: int) -> bool:
+        return any(
             all(e & present for e in all_of)
             and (not any_of or any(e & present for e in any_of))
             for all_of, any_of in self._needs
-        ):
-            return []
-        return self._evaluate(text, found, feed_state).hits
+        )
 
     def _evaluate(
         self, text: _Text, found: list[_Occurrence], feed_state: str | None
