@@ -82,16 +82,19 @@ def insert_items(
         for e in unique.values()
         if e.guid not in known
     ]
-    new: list[NewItem] = []
-    for i in range(0, len(rows), _CHUNK):
-        # One multi-row INSERT … ON CONFLICT DO NOTHING RETURNING per chunk:
-        # only rows really inserted come back (another instance may race us).
-        stmt = (
-            insert_ignore(session, Item, conflict=["feed_id", "guid"])
-            .values(rows[i : i + _CHUNK])
-            .returning(Item.id, Item.guid)
-        )
-        new += [NewItem(row_id, unique[guid]) for row_id, guid in session.execute(stmt)]
+    if not rows:
+        return []
+    # One statement, compiled once and cached; SQLAlchemy sends the rows as
+    # multi-row INSERT … ON CONFLICT DO NOTHING RETURNING batches ("insert
+    # many values"): only rows really inserted come back (another instance may
+    # race us), on SQLite and PostgreSQL alike.
+    stmt = insert_ignore(session, Item, conflict=["feed_id", "guid"]).returning(
+        Item.__table__.c.id, Item.__table__.c.guid
+    )
+    new = [
+        NewItem(row_id, unique[guid])
+        for row_id, guid in session.connection().execute(stmt, rows)
+    ]
     return new
 
 
