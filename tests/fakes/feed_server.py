@@ -9,9 +9,10 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
-from typing import Self, cast
+from typing import cast
 from urllib.parse import urlsplit
+
+from tests.fakes.background import BackgroundServer
 
 DEFAULT_CONTENT_TYPE = "application/rss+xml; charset=utf-8"
 
@@ -120,64 +121,28 @@ def _not_modified(route: _Route, request_headers: dict[str, str]) -> bool:
     )
 
 
-class FeedServer:
+class FeedServer(BackgroundServer):
     """Serves registered paths over HTTP on 127.0.0.1 from a daemon thread.
 
     Use as a context manager, or call :meth:`start` / :meth:`stop`.
     Routes may be added before or after starting.
     """
 
+    thread_name = "FeedServer"
+
     def __init__(self, host: str = "127.0.0.1") -> None:
         self._host = host
         self._lock = threading.Lock()
         self._routes: dict[str, _Route] = {}
         self._requests: list[RecordedRequest] = []
-        self._httpd: _Server | None = None
-        self._thread: threading.Thread | None = None
+        super().__init__()
 
     # -- lifecycle -------------------------------------------------------------
 
-    def start(self) -> Self:
-        if self._httpd is not None:
-            return self
+    def make_server(self) -> _Server:
         httpd = _Server((self._host, 0), _Handler)
         httpd.owner = self
-        ready = threading.Event()
-
-        def serve() -> None:
-            ready.set()
-            httpd.serve_forever(poll_interval=0.05)
-
-        thread = threading.Thread(target=serve, name="FeedServer", daemon=True)
-        thread.start()
-        # The socket already listens, but waiting here means start() only returns
-        # once the serving thread really runs (no racing the first request).
-        if not ready.wait(timeout=5):
-            httpd.server_close()
-            raise RuntimeError("FeedServer thread did not start")
-        self._httpd, self._thread = httpd, thread
-        return self
-
-    def stop(self) -> None:
-        httpd, thread = self._httpd, self._thread
-        self._httpd, self._thread = None, None
-        if httpd is None:
-            return
-        httpd.shutdown()
-        httpd.server_close()
-        if thread is not None:
-            thread.join(timeout=5)
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
+        return httpd
 
     # -- routes ----------------------------------------------------------------
 

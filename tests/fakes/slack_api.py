@@ -15,9 +15,10 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
-from typing import Any, Self, cast
+from typing import Any, cast
 from urllib.parse import parse_qsl, urlsplit
+
+from tests.fakes.background import BackgroundServer
 
 Params = dict[str, Any]
 
@@ -215,12 +216,14 @@ def _validate_blocks(blocks: object) -> list[dict[str, Any]]:
     return cast(list[dict[str, Any]], blocks)
 
 
-class FakeSlack:
+class FakeSlack(BackgroundServer):
     """Slack Web API double on 127.0.0.1, served from a daemon thread.
 
     Implements auth.test, chat.postMessage, chat.update and conversations.join.
     Everything received is recorded (``calls``, ``messages``, ``updates``).
     """
+
+    thread_name = "FakeSlack"
 
     def __init__(self, token: str = "xoxb-test-token", host: str = "127.0.0.1") -> None:
         self.token = token
@@ -233,8 +236,7 @@ class FakeSlack:
         self._failing_channels: dict[str, str] = {}
         self._down = False
         self._next_ts = _FIRST_TS_MICROS
-        self._httpd: _Server | None = None
-        self._thread: threading.Thread | None = None
+        super().__init__()
         self._methods: dict[str, Callable[[Params], Params]] = {
             "auth.test": self._auth_test,
             "chat.postMessage": self._chat_post_message,
@@ -244,46 +246,10 @@ class FakeSlack:
 
     # -- lifecycle -------------------------------------------------------------
 
-    def start(self) -> Self:
-        if self._httpd is not None:
-            return self
+    def make_server(self) -> _Server:
         httpd = _Server((self._host, 0), _Handler)
         httpd.owner = self
-        ready = threading.Event()
-
-        def serve() -> None:
-            ready.set()
-            httpd.serve_forever(poll_interval=0.05)
-
-        thread = threading.Thread(target=serve, name="FakeSlack", daemon=True)
-        thread.start()
-        # Return only once the serving loop is really running.
-        if not ready.wait(timeout=5):
-            httpd.server_close()
-            raise RuntimeError("FakeSlack thread did not start")
-        self._httpd, self._thread = httpd, thread
-        return self
-
-    def stop(self) -> None:
-        httpd, thread = self._httpd, self._thread
-        self._httpd, self._thread = None, None
-        if httpd is None:
-            return
-        httpd.shutdown()
-        httpd.server_close()
-        if thread is not None:
-            thread.join(timeout=5)
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
+        return httpd
 
     @property
     def url(self) -> str:
