@@ -54,6 +54,16 @@ def _change(kind: str, item: ArchivedItem, hit: RuleHit | None, rule: str) -> Ch
     )
 
 
+def _hits(matcher: Matcher, item: ArchivedItem) -> dict[str, RuleHit]:
+    found = matcher.match(
+        title=item.title,
+        summary=item.summary,
+        feed_state=item.feed_state,
+        implied_state=item.feed_kind == "parliament",  # as the live poll does
+    )
+    return {h.rule: h for h in found}
+
+
 def run_backtest(
     items: Iterable[ArchivedItem],
     new: Matcher,
@@ -65,19 +75,9 @@ def run_backtest(
     result = Backtest()
     for item in items:
         result.items += 1
-        hits = {
-            h.rule: h
-            for h in new.match(
-                title=item.title, summary=item.summary, feed_state=item.feed_state
-            )
-        }
+        hits = _hits(new, item)
         if old is not None:
-            before = {
-                h.rule: h
-                for h in old.match(
-                    title=item.title, summary=item.summary, feed_state=item.feed_state
-                )
-            }
+            before = _hits(old, item)
             before_rules = set(before)
         else:
             before = {}

@@ -427,6 +427,11 @@ def rules() -> None:
     "--state", "feed_state", help="The feed's state, used when the text names none."
 )
 @click.option(
+    "--parliament",
+    is_flag=True,
+    help="Test it as a parliament's document: it counts as naming --state.",
+)
+@click.option(
     "--format",
     "fmt",
     type=click.Choice(["text", "json"]),
@@ -440,6 +445,7 @@ def rules_test(
     title: str,
     lang: str | None,
     feed_state: str | None,
+    parliament: bool,
     fmt: str,
 ) -> None:
     """Show which rules match TEXT, with which terms, and what the others miss."""
@@ -452,7 +458,9 @@ def rules_test(
     if feed_state is not None and feed_state.upper() not in config.states:
         raise BadInput(f"--state: {feed_state!r} is not a state defined in the config")
     state = feed_state.upper() if feed_state else None
-    found = Matcher(config).explain(title=title, summary=text, feed_state=state)
+    found = Matcher(config).explain(
+        title=title, summary=text, feed_state=state, implied_state=parliament
+    )
     if fmt == "json":
         click.echo(json.dumps(explanation_json(found), ensure_ascii=False, indent=2))
         return

@@ -71,6 +71,7 @@ class _Claimed:
     interval: timedelta
     format: str = "feed"
     items_seen: int = 0
+    kind: str = "news"
 
 
 def fetch_limits(config: Config) -> FetchLimits:
@@ -117,6 +118,7 @@ def _claim(rt: Runtime, now: datetime, *, force: bool) -> list[_Claimed]:
                 intervals[f.url],
                 formats[f.url],
                 f.items_seen,
+                f.kind,
             )
             for f in feeds
         ]
@@ -220,6 +222,8 @@ def _store(
                 title=item.entry.title,
                 summary=item.entry.summary,
                 feed_state=feed.state,
+                # A parliament's documents are about its own state, named or not.
+                implied_state=feed.kind == "parliament",
             )
             if not matches:
                 continue

@@ -348,9 +348,12 @@ class Matcher:
     # -- evaluating rules ----------------------------------------------------
 
     def _verdict(
-        self, rule: Rule, positions: dict[str, list[tuple[int, int]]]
+        self,
+        rule: Rule,
+        positions: dict[str, list[tuple[int, int]]],
+        implied: frozenset[str] = frozenset(),
     ) -> Verdict:
-        present = set(positions)
+        present = set(positions) | implied
         missing = tuple(e for e in rule.all if not _alternatives(e) & present)
         if rule.any and not any(_alternatives(e) & present for e in rule.any):
             missing += (" or ".join(rule.any),)
@@ -361,7 +364,12 @@ class Matcher:
                 f"{', '.join(n.groups)} (within {n.within} words)"
                 for n in self._near[rule.id]
                 if not _within(
-                    [_positions_of(_alternatives(g), positions) for g in n.groups],
+                    [
+                        _positions_of(_alternatives(g), positions)
+                        for g in n.groups
+                        # An implied group stands everywhere: it is near anything.
+                        if not _alternatives(g) <= implied
+                    ],
                     n.within,
                 )
             )
@@ -369,14 +377,28 @@ class Matcher:
         return Verdict(rule, ok, missing, excluded, too_far)
 
     def explain(
-        self, *, title: str, summary: str, feed_state: str | None = None
+        self,
+        *,
+        title: str,
+        summary: str,
+        feed_state: str | None = None,
+        implied_state: bool = False,
     ) -> Explanation:
-        """Hits plus, for every rule, why it matched or not."""
+        """Hits plus, for every rule, why it matched or not.
+
+        With `implied_state` (a parliament's own documents), an item that
+        names no configured state counts as naming the feed's state.
+        """
         text, found = self._scan(title, summary)
-        return self._evaluate(text, found, feed_state)
+        return self._evaluate(text, found, feed_state, implied_state)
 
     def match(
-        self, *, title: str, summary: str, feed_state: str | None = None
+        self,
+        *,
+        title: str,
+        summary: str,
+        feed_state: str | None = None,
+        implied_state: bool = False,
     ) -> list[RuleHit]:
         """The rules this item satisfies, each with its evidence."""
         # First pass, without positions: which groups could be present at all
@@ -384,7 +406,8 @@ class Matcher:
         # the text). Most items satisfy no rule even so, and stop here.
         if self.term_count == 0:
             return []
-        present = 0
+        implied = self._bit[BUILTIN_STATE_GROUP] if implied_state and feed_state else 0
+        present = implied
         joined = self._joined(title, summary)
         for _end, (_length, _terms, mask, probes) in self._automaton.iter(joined):
             present |= mask
@@ -394,12 +417,12 @@ class Matcher:
         if not self._could_match(present):
             return []
         text, found = self._scan(title, summary)
-        present = 0
+        present = implied
         for occurrence in found:
             present |= occurrence.term.mask
         if not self._could_match(present):
             return []
-        return self._evaluate(text, found, feed_state).hits
+        return self._evaluate(text, found, feed_state, implied_state).hits
 
     def _could_match(self, present: int) -> bool:
         return any(
@@ -409,16 +432,24 @@ class Matcher:
         )
 
     def _evaluate(
-        self, text: _Text, found: list[_Occurrence], feed_state: str | None
+        self,
+        text: _Text,
+        found: list[_Occurrence],
+        feed_state: str | None,
+        implied_state: bool = False,
     ) -> Explanation:
         positions: dict[str, list[tuple[int, int]]] = defaultdict(list)
         for occurrence in found:
             for group in occurrence.term.groups:
                 positions[group].append((occurrence.first, occurrence.last))
-        states = _rank_states(found, text.title_len) or (
-            (feed_state,) if feed_state else ()
+        named = _rank_states(found, text.title_len)
+        states = named or ((feed_state,) if feed_state else ())
+        implied = (
+            frozenset({BUILTIN_STATE_GROUP})
+            if implied_state and feed_state and not named
+            else frozenset()
         )
-        verdicts = [self._verdict(rule, positions) for rule in self.rules]
+        verdicts = [self._verdict(rule, positions, implied) for rule in self.rules]
         terms = [self._spans(text, o) for o in found]
         hits: list[RuleHit] = []
         for verdict in verdicts:

@@ -99,13 +99,16 @@ class ArchivedItem:
     feed_state: str | None
     language: str | None
     published_at: datetime | None
+    feed_kind: str = "news"
 
 
 def archived_items(
     session: Session, *, since: datetime | None = None, batch: int = 2000
 ) -> Iterator[ArchivedItem]:
     """Every stored item (not only hits), oldest first, streamed in batches."""
-    query = select(Item, Feed.name, Feed.state).join(Feed, Feed.id == Item.feed_id)
+    query = select(Item, Feed.name, Feed.state, Feed.kind).join(
+        Feed, Feed.id == Item.feed_id
+    )
     if since is not None:
         query = query.where(Item.fetched_at >= since)
     last_id = 0
@@ -115,7 +118,7 @@ def archived_items(
         ).all()
         if not page:
             return
-        for item, feed_name, feed_state in page:
+        for item, feed_name, feed_state, feed_kind in page:
             yield ArchivedItem(
                 item.id,
                 item.title,
@@ -125,6 +128,7 @@ def archived_items(
                 feed_state,
                 item.language,
                 item.published_at,
+                feed_kind,
             )
         last_id = page[-1][0].id
         session.expunge_all()  # keep memory flat over a large archive

@@ -660,3 +660,23 @@ def test_a_gap_term_never_runs_from_the_title_into_the_summary() -> None:
     assert matcher.find_terms("Ottawa", "title") == []
     hits = matcher.explain(title="News from Ottawa", summary="The treaty stands.")
     assert all(m.term != "ottawa ~9 treaty" for m in hits.terms)
+
+
+def test_a_parliament_document_counts_as_naming_its_own_state() -> None:
+    rules = rule("r", all="cluster, withdraw, state") + (
+        '[[rules]]\nid = "near"\ntopic = "near"\nall = ["cluster", "withdraw", "state"]\n'
+        'near = [{ groups = ["cluster", "state"], within = 3 }]\n'
+    )
+    matcher = Matcher(make_config(rules))
+    text = "The bill to withdraw from the Convention on Cluster Munitions"
+    assert matcher.match(title=text, summary="", feed_state="PL") == []
+    hits = matcher.match(title=text, summary="", feed_state="PL", implied_state=True)
+    assert sorted(h.rule for h in hits) == ["near", "r"]
+    assert all(h.state == "PL" for h in hits)
+    # a state the text does name still wins, and the feed's does not stand in
+    named = matcher.match(
+        title="Latvija: " + text, summary="", feed_state="PL", implied_state=True
+    )
+    assert {h.state for h in named} == {"LV"}
+    # with no feed state, nothing is implied
+    assert matcher.match(title=text, summary="", implied_state=True) == []
