@@ -32,13 +32,8 @@ memory is the child's peak resident set size (`getrusage` ru_maxrss), the
 interpreter and its imports included; the table also shows how much of it
 the phase added over the child's size just before it started.
 
-`storage.feedstate.claim_due` takes at most `limit=500` feeds, so one
-`poll_once` cannot poll 1,000. By default the bench lifts that limit for its
-own calls (`bot.poll.claim_due` wrapped with a higher limit, nothing edited)
-and says so, to measure the one cycle the issue asks about. With
-`--keep-claim-limit` it measures normwatch as it is: `poll_once` is called
-again until every feed was polled once, and the table shows the calls it took
-(the targets are then judged on the total).
+`poll_once(force=True)` (what `run --once` calls) claims every feed, so one
+call is one cycle; the table shows the calls it took as a check.
 
 Targets, from the issue: the full cycle in at most 5 s of wall time, peak
 memory under 200 MB, the unchanged cycle under 1 s of CPU.
@@ -48,7 +43,6 @@ from __future__ import annotations
 
 import argparse
 import cProfile
-import functools
 import gc
 import io
 import json
@@ -184,11 +178,8 @@ def _profile_text(profile: cProfile.Profile) -> str:
     return out.getvalue()
 
 
-def phase_cycle(
-    workdir: Path, *, profile: bool, keep_claim_limit: bool = False
-) -> dict[str, Any]:
+def phase_cycle(workdir: Path, *, profile: bool) -> dict[str, Any]:
     """normwatch's own cycle: poll_once until every feed was polled once."""
-    import bot.poll
     from bot.config import load_config
     from bot.poll import poll_once, sync_config_feeds
     from bot.rules import Matcher
@@ -204,10 +195,6 @@ def phase_cycle(
     rt = Runtime(config, path, engine, session_factory(engine), Matcher(config))
     sync_config_feeds(rt)
     wanted = {f.url for f in config.feeds}
-    if not keep_claim_limit:  # see the module docstring
-        from storage.feedstate import claim_due
-
-        bot.poll.claim_due = functools.partial(claim_due, limit=len(wanted))  # type: ignore[attr-defined]
     polled: set[str] = set()
     statuses: Counter[str] = Counter()
     errors: Counter[str] = Counter()
@@ -293,9 +280,7 @@ def _child(args: argparse.Namespace) -> int:
             workdir, feeds=args.baseline_feeds, profile=args.profile
         )
     else:
-        result = phase_cycle(
-            workdir, profile=args.profile, keep_claim_limit=args.keep_claim_limit
-        )
+        result = phase_cycle(workdir, profile=args.profile)
     print(json.dumps(result))
     return 0
 
@@ -313,7 +298,6 @@ def _run_phase(phase: str, workdir: Path, args: argparse.Namespace) -> dict[str,
         str(args.baseline_feeds),
     ]
     command += ["--profile"] if args.profile else []
-    command += ["--keep-claim-limit"] if args.keep_claim_limit else []
     done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
     if done.returncode != 0:
         raise RuntimeError(f"phase {phase} failed:\n{done.stderr[-3000:]}")
@@ -371,7 +355,6 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
                 round(max(sizes) / 1024, 1),
             ],
             "formats": dict(Counter(f.fmt for f in catalogue.feeds)),
-            "claim_limit": "kept" if args.keep_claim_limit else "lifted",
             "cpus": os.cpu_count(),
             "python": sys.version.split()[0],
         },
@@ -396,12 +379,6 @@ def render(report: dict[str, Any]) -> str:
         f" = {s['concurrency']} connections, {s['latency_s'] * 1000:g} ms latency "
         f"(bound ~{s['latency_bound_s']:g} s); feeds {s['feed_kb_mean']} KB on average "
         f"({s['feed_kb_min_max'][0]}-{s['feed_kb_min_max'][1]} KB); {s['cpus']} CPUs",
-        "claim_due's limit of 500 feeds per poll_once: "
-        + (
-            "kept (normwatch as it is)"
-            if s["claim_limit"] == "kept"
-            else "lifted for this run (see --keep-claim-limit)"
-        ),
         "",
         f"{'phase':<30} {'wall s':>8} {'CPU s':>8} {'peak RSS MB':>12} {'(+phase)':>9}  feeds",
     ]
@@ -462,11 +439,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true", help="print JSON only")
     parser.add_argument(
         "--profile", action="store_true", help="cProfile each phase, top 15"
-    )
-    parser.add_argument(
-        "--keep-claim-limit",
-        action="store_true",
-        help="measure claim_due's 500-feed limit as it is (several poll_once calls)",
     )
     parser.add_argument("--phase", choices=["full", "unchanged", "baseline"])
     parser.add_argument("--workdir", help=argparse.SUPPRESS)

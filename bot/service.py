@@ -110,6 +110,12 @@ class _Job:
                 log.exception("%s failed; will retry next tick", self.name)
 
 
+def poll_and_report(rt: Runtime, drainer: Drainer) -> None:
+    """One tick: poll the due feeds, then tell the team about feed health."""
+    poll_once(rt)
+    report_health(rt, drainer.poster)
+
+
 def run_forever(rt: Runtime) -> None:
     drainer = make_drainer(rt)
     announce(rt, drainer)
@@ -119,9 +125,7 @@ def run_forever(rt: Runtime) -> None:
     watcher = make_watcher(rt, drainer)
     jobs = [
         (
-            _Job(
-                "poll", lambda: (poll_once(rt), report_health(rt, drainer.poster)), rt
-            ),
+            _Job("poll", lambda: poll_and_report(rt, drainer), rt),
             rt.config.normwatch.tick,
         ),
         (_Job("drain", drainer.drain, rt), DRAIN_SECONDS),
