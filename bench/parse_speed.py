@@ -46,7 +46,8 @@ import feedparser
 
 import feeds.parse
 from feeds.parse import _entry, parse_feed
-from feeds.xmlfeed import RawFeed, parse_xml
+from feeds.rawfeed import RawFeed
+from feeds.xmlfeed import parse_xml
 
 FETCHED = datetime(2025, 6, 2, 12, 0, tzinfo=UTC)
 URL = "https://news.example.eu/rss"

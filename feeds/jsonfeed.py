@@ -13,7 +13,8 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from feeds.xmlfeed import RawEntry, RawFeed, parse_date
+from feeds.dates import parse_date
+from feeds.rawfeed import RawEntry, RawFeed
 
 VERSION_PREFIXES = ("https://jsonfeed.org/version/", "http://jsonfeed.org/version/")
 _WHITESPACE = b" \t\r\n"

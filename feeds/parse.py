@@ -34,8 +34,9 @@ import feedparser
 from feeds.canonical import canonical_url
 from feeds.entry import Entry, ParsedFeed
 from feeds.jsonfeed import NotAJsonFeed, looks_like_json, parse_json_feed
+from feeds.rawfeed import RawEntry, RawFeed
 from feeds.text import plain_text, without_controls
-from feeds.xmlfeed import RawEntry, RawFeed, parse_xml, xml_error
+from feeds.xmlfeed import parse_xml, xml_error
 
 log = logging.getLogger(__name__)
 

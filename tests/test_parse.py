@@ -19,9 +19,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import feeds.parse
+from feeds.dates import parse_date
 from feeds.entry import Entry, ParsedFeed
 from feeds.parse import ParseError, parse_feed
-from feeds.xmlfeed import parse_date, parse_xml
+from feeds.xmlfeed import parse_xml
 
 FETCHED = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
 
@@ -1094,7 +1095,7 @@ _URL_PIECES = st.sampled_from(
     st.lists(_URL_PIECES, min_size=1, max_size=8).map("".join),
 )
 def test_link_resolution_agrees_with_feedparser(base: str, link: str) -> None:
-    from feeds.xmlfeed import _Replay
+    from feeds.replay import Replay
 
-    replay = _Replay(base, None)
+    replay = Replay(base, None)
     assert replay.resolve(link) == feedparser_urljoin(base, link)
