@@ -54,9 +54,9 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from bot.config import BUILTIN_STATE_GROUP, Config, Rule, load_config
-from bot.fold import fold
 from bot.rules import Matcher
 from bot.terms import Word, parse_term
+from feeds.fold import fold
 
 T = TypeVar("T")
 ROOT = Path(__file__).resolve().parent.parent

@@ -36,7 +36,7 @@ from storage.db import (
     upgrade,
 )
 from storage.feedstate import FeedHealth, feed_health
-from storage.history import HitFilter, HitRow, archived_items, list_hits, stored_hits
+from storage.history import archived_items, stored_hits
 
 
 class BadInput(click.ClickException):
@@ -178,7 +178,7 @@ def db_upgrade(ctx: click.Context) -> None:
         )
 
 
-def _since(value: str | None) -> datetime | None:
+def _since(value: str | None, option: str = "--since") -> datetime | None:
     """`7d`, `12h` (ago) or an ISO date; naive dates are UTC."""
     if value is None:
         return None
@@ -190,7 +190,7 @@ def _since(value: str | None) -> datetime | None:
         parsed = datetime.fromisoformat(value)
     except ValueError:
         raise BadInput(
-            f"--since: {value!r} is neither a duration (7d, 12h) nor a date (2026-11-01)"
+            f"{option}: {value!r} is neither a duration (7d, 12h) nor a date (2026-11-01)"
         ) from None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
@@ -200,9 +200,15 @@ def _jsonable(value: Any) -> Any:
 
 
 def emit(
-    rows: list[dict[str, Any]], fmt: str, *, fields: list[str], columns: list[str]
+    rows: list[dict[str, Any]],
+    fmt: str,
+    *,
+    fields: list[str],
+    columns: list[str],
+    bom: bool = False,
 ) -> None:
-    """Print rows as a table (`columns`), JSON (a list of objects) or CSV (`fields`)."""
+    """Print rows as a table (`columns`), JSON (a list of objects) or CSV
+    (`fields`; `bom` starts it with a byte-order mark for spreadsheets)."""
     if fmt == "json":
         click.echo(
             json.dumps(
@@ -214,6 +220,8 @@ def emit(
         return
     if fmt == "csv":
         buffer = io.StringIO()
+        if bom:  # Excel reads a BOM-less CSV in the local code page, not UTF-8
+            buffer.write("\ufeff")
         writer = csv.DictWriter(buffer, fieldnames=fields)
         writer.writeheader()
         for r in rows:
@@ -247,18 +255,6 @@ def _cell(value: Any) -> str:
     return "" if value is None else str(value)
 
 
-HIT_COLUMNS = [
-    "id",
-    "published_at",
-    "state",
-    "topic",
-    "rule",
-    "title",
-    "feed",
-    "matched",
-    "alerted",
-]
-
 FORMAT = click.option(
     "--format",
     "fmt",
@@ -266,34 +262,6 @@ FORMAT = click.option(
     default="table",
     show_default=True,
 )
-
-
-@cli.command()
-@click.option("--state", help="Only hits about this state (e.g. LT).")
-@click.option("--topic", help="Only hits of this topic (e.g. ccm_withdrawal).")
-@click.option("--rule", help="Only hits of this rule.")
-@click.option(
-    "--since", help="Only hits newer than this: a duration (7d, 12h) or a date."
-)
-@click.option("--limit", type=click.IntRange(1, 100000), default=100, show_default=True)
-@FORMAT
-@click.pass_context
-def hits(
-    ctx: click.Context,
-    state: str | None,
-    topic: str | None,
-    rule: str | None,
-    since: str | None,
-    limit: int,
-    fmt: str,
-) -> None:
-    """List stored hits, newest first."""
-    filters = HitFilter(
-        state=state, topic=topic, rule=rule, since=_since(since), limit=limit
-    )
-    with _runtime(ctx) as rt, rt.sessions() as session:
-        rows = [asdict(r) for r in list_hits(session, filters)]
-    emit(rows, fmt, fields=[f.name for f in fields(HitRow)], columns=HIT_COLUMNS)
 
 
 @cli.group(invoke_without_command=True)
@@ -536,6 +504,11 @@ def backtest(
         + (f"; showing the first {limit}" if len(result.changes) > limit else ""),
         err=fmt != "table",
     )
+
+
+# The history commands (hits, search, stats, web, prune) live beside the
+# queries they present; importing the module registers them on `cli`.
+from bot import history as _history  # noqa: E402,F401
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -3,7 +3,7 @@
 Semantics, in the order they apply:
 
 1. A *term* is one or more words (syntax in `bot.terms`). Words match whole
-   words of the text after folding (`bot.fold`: case, accents and the
+   words of the text after folding (`feeds.fold`: case, accents and the
    Turkish, Greek and Romanian letter variants do not matter). A trailing `*`
    makes a word a prefix; `~N` between two words lets up to N other words
    stand between them.
@@ -38,8 +38,8 @@ from typing import NamedTuple
 import ahocorasick
 
 from bot.config import BUILTIN_STATE_GROUP, Config, Near, Rule
-from bot.fold import WORD, fold
 from bot.terms import Word, parse_term
+from feeds.fold import WORD, fold
 
 SNIPPET_CHARS = 300
 # Words between the end of the title and the start of the summary, so a

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from bot.fold import WORD, fold
+from feeds.fold import WORD, fold
 
 _GAP = re.compile(r"~(\d{1,2})")
 

@@ -15,6 +15,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
+from storage.fulltext import restore_triggers
+
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 
@@ -98,6 +100,8 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
     """Apply Alembic migrations up to `revision`."""
     try:
         command.upgrade(_alembic_config(engine), revision)
+        with engine.begin() as connection:
+            restore_triggers(connection)
     except SQLAlchemyError as exc:
         raise StorageError(
             f"storage: {redact(str(engine.url))}: migration failed: {exc}"

@@ -1,4 +1,5 @@
-"""Reading the hit history: the one query behind `normwatch hits`."""
+"""Reading the hit history: the listing behind `normwatch hits`, the web view
+and Slack's `/normwatch search`, and the archive streams behind backtests."""
 
 from __future__ import annotations
 
@@ -6,19 +7,33 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import exists, select
+from sqlalchemy import ColumnElement, ScalarSelect, exists, func, select
 from sqlalchemy.orm import Session
 
-from storage.models import Feed, Hit, Item, Outbox
+from storage.fulltext import parse_query, search_condition
+from storage.models import Feed, Feedback, Hit, Item, Outbox
+
+VERDICTS = ("relevant", "not_relevant")
+NO_VERDICT = "none"  # a verdict filter for hits nobody has judged yet
 
 
 @dataclass(frozen=True)
 class HitFilter:
+    """What to list; every field left at its default lets everything through."""
+
     state: str | None = None
     topic: str | None = None
     rule: str | None = None
-    since: datetime | None = None
+    feed: str | None = None  # the feed's name, any case
+    language: str | None = None
+    since: datetime | None = None  # when the hit was found
+    until: datetime | None = None
+    verdict: str | None = None  # relevant | not_relevant | none (latest feedback)
+    alerted: bool | None = None  # posted to Slack or not
+    search: str | None = None  # full-text query (storage.fulltext)
+    oldest_first: bool = False
     limit: int = 100
+    offset: int = 0
 
 
 @dataclass(frozen=True)
@@ -40,31 +55,82 @@ class HitRow:
     fetched_at: datetime
     story: int
     alerted: bool
+    verdict: str | None = None
+    found_at: datetime | None = None
 
 
-def list_hits(session: Session, filters: HitFilter) -> list[HitRow]:
-    """Hits matching the filters, newest first."""
-    alerted = (
+def alerted_clause() -> ColumnElement[bool]:
+    """The hit's story was posted to Slack."""
+    return (
         exists()
         .where(Outbox.story_id == Hit.story_id, Outbox.status == "sent")
         .correlate(Hit)
-        .label("alerted")
+    )
+
+
+def latest_verdict() -> ScalarSelect[str]:
+    """The most recent verdict the team gave the hit (None if nobody did)."""
+    return (
+        select(Feedback.verdict)
+        .where(Feedback.hit_id == Hit.id)
+        .order_by(Feedback.created_at.desc(), Feedback.id.desc())
+        .limit(1)
+        .correlate(Hit)
+        .scalar_subquery()
+    )
+
+
+def hit_conditions(filters: HitFilter, *, dialect: str) -> list[ColumnElement[bool]]:
+    """WHERE conditions for `filters`, over hits joined to items and feeds."""
+    conditions: list[ColumnElement[bool]] = []
+    if filters.state:
+        conditions.append(Hit.state == filters.state.upper())
+    if filters.topic:
+        conditions.append(Hit.topic == filters.topic)
+    if filters.rule:
+        conditions.append(Hit.rule == filters.rule)
+    if filters.feed:
+        conditions.append(func.lower(Feed.name) == filters.feed.lower())
+    if filters.language:
+        conditions.append(Item.language == filters.language.lower())
+    if filters.since:
+        conditions.append(Hit.created_at >= filters.since)
+    if filters.until:
+        conditions.append(Hit.created_at < filters.until)
+    if filters.verdict == NO_VERDICT:
+        conditions.append(~exists().where(Feedback.hit_id == Hit.id).correlate(Hit))
+    elif filters.verdict:
+        conditions.append(latest_verdict() == filters.verdict)
+    if filters.alerted is not None:
+        clause = alerted_clause()
+        conditions.append(clause if filters.alerted else ~clause)
+    if filters.search:
+        conditions.append(search_condition(dialect, parse_query(filters.search)))
+    return conditions
+
+
+def list_hits(session: Session, filters: HitFilter) -> list[HitRow]:
+    """Hits matching the filters, newest first (or oldest first), one page."""
+    order = (
+        (Hit.created_at.asc(), Hit.id.asc())
+        if filters.oldest_first
+        else (Hit.created_at.desc(), Hit.id.desc())
     )
     query = (
-        select(Hit, Item, Feed.name, alerted)
+        select(
+            Hit,
+            Item,
+            Feed.name,
+            alerted_clause().label("alerted"),
+            latest_verdict().label("verdict"),
+        )
         .join(Item, Item.id == Hit.item_id)
         .join(Feed, Feed.id == Item.feed_id)
-        .order_by(Hit.created_at.desc(), Hit.id.desc())
+        .where(*hit_conditions(filters, dialect=session.get_bind().dialect.name))
+        .order_by(*order)
         .limit(filters.limit)
+        .offset(filters.offset)
     )
-    if filters.state:
-        query = query.where(Hit.state == filters.state.upper())
-    if filters.topic:
-        query = query.where(Hit.topic == filters.topic)
-    if filters.rule:
-        query = query.where(Hit.rule == filters.rule)
-    if filters.since:
-        query = query.where(Hit.created_at >= filters.since)
     return [
         HitRow(
             id=hit.id,
@@ -82,8 +148,10 @@ def list_hits(session: Session, filters: HitFilter) -> list[HitRow]:
             fetched_at=item.fetched_at,
             story=hit.story_id,
             alerted=bool(was_alerted),
+            verdict=verdict,
+            found_at=hit.created_at,
         )
-        for hit, item, feed_name, was_alerted in session.execute(query).all()
+        for hit, item, feed_name, was_alerted, verdict in session.execute(query).all()
     ]
 
 

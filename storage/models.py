@@ -21,8 +21,11 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
+from sqlalchemy.engine.default import DefaultExecutionContext
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
+
+from storage.fulltext import index_text
 
 # Named constraints keep Alembic migrations identical on SQLite and PostgreSQL.
 NAMING = {
@@ -102,11 +105,20 @@ class Story(Base):
     first_seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
+def _item_search_text(context: DefaultExecutionContext) -> str:
+    """Every insert, however it is written, fills the search index's text."""
+    row = context.get_current_parameters()  # type: ignore[no-untyped-call]
+    return index_text(row.get("title") or "", row.get("summary") or "")
+
+
 class Item(Base):
     __tablename__ = "items"
     __table_args__ = (
         UniqueConstraint("feed_id", "guid"),
         Index("ix_items_published_at", "published_at"),
+        # Listings of the whole archive (newest first) and retention.
+        Index("ix_items_fetched_at", "fetched_at"),
+        Index("ix_items_feed_id_fetched_at", "feed_id", "fetched_at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -123,6 +135,10 @@ class Item(Base):
     story_id: Mapped[int | None] = mapped_column(
         ForeignKey("stories.id", ondelete="SET NULL"), index=True
     )
+    # Folded title and summary for full-text search (storage.fulltext).
+    search_text: Mapped[str] = mapped_column(
+        Text, default=_item_search_text, server_default=""
+    )
 
 
 class Hit(Base):
@@ -130,15 +146,19 @@ class Hit(Base):
     __table_args__ = (
         UniqueConstraint("item_id", "rule"),
         Index("ix_hits_created_at", "created_at"),
+        # Each filter of the listings, newest first.
+        Index("ix_hits_state_created_at", "state", "created_at"),
+        Index("ix_hits_topic_created_at", "topic", "created_at"),
+        Index("ix_hits_rule_created_at", "rule", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     item_id: Mapped[int] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"))
     story_id: Mapped[int] = mapped_column(ForeignKey("stories.id"), index=True)
-    rule: Mapped[str] = mapped_column(String(100), index=True)
-    topic: Mapped[str] = mapped_column(String(100), index=True)
+    rule: Mapped[str] = mapped_column(String(100))
+    topic: Mapped[str] = mapped_column(String(100))
     severity: Mapped[str] = mapped_column(String(10))
-    state: Mapped[str | None] = mapped_column(String(2), index=True)
+    state: Mapped[str | None] = mapped_column(String(2))
     # [{"term": ..., "group": ..., "field": "title"|"summary", "start": int, "end": int}]
     matched: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
     snippet: Mapped[str] = mapped_column(Text, default="")

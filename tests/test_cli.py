@@ -25,7 +25,7 @@ def test_db_upgrade_creates_the_schema_and_reports_the_revision(
         ["--config", str(config), "db", "upgrade"], NORMWATCH_DATABASE_URL=db_url
     )
     assert code == 0, err
-    assert "at revision 0002" in out
+    assert "at revision 0003" in out
 
 
 def test_unreachable_database_exits_1_with_one_line_and_no_password(

@@ -1,4 +1,4 @@
-"""bot.fold: one folded key for every spelling of a word in nine languages."""
+"""feeds.fold: one folded key for every spelling of a word in nine languages."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.fold import fold, tokens
+from feeds.fold import fold, tokens
 
 # Letters of the nine languages (both cases) plus the variants that occur in
 # real feeds: cedilla and comma-below Romanian letters, Greek final sigma.

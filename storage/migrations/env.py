@@ -5,6 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import Engine
 
+from storage.fulltext import is_search_object
 from storage.models import Base
 
 engine = context.config.attributes.get("engine")
@@ -17,5 +18,7 @@ with engine.begin() as connection:
         target_metadata=Base.metadata,
         render_as_batch=True,  # SQLite needs table rebuilds for most ALTERs
         compare_type=True,
+        # The search index is backend-specific SQL, not a model (storage.fulltext).
+        include_name=lambda name, type_, parents: not is_search_object(name),
     )
     context.run_migrations()

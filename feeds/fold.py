@@ -1,5 +1,8 @@
 """Folding text so that one spelling rule fits nine languages.
 
+Shared by the matcher (`bot.rules`) and full-text search (`storage.fulltext`),
+so a search finds what a rule would.
+
 Text and terms go through the same `fold`: NFKC, case folding, accents and
 other marks stripped, and a few letters that have no decomposition mapped by
 hand. The result is deliberately lossy so that a term written with or without
