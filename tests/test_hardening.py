@@ -240,7 +240,7 @@ def test_an_unexpected_failure_is_one_line_and_exit_1(
     def boom(*_: object, **__: object) -> object:
         raise RuntimeError("disk on fire\nsecond line")
 
-    monkeypatch.setattr("bot.cli.list_hits", boom)
+    monkeypatch.setattr("bot.history.list_hits", boom)
     with pytest.raises(SystemExit) as info:
         main(["--config", str(config), "hits"])
     assert info.value.code == 1
