@@ -316,10 +316,14 @@ async def _cycle_with(
         now = rt.clock()
         with transaction(rt.sessions) as session:
             # One SELECT loads them all; each update below then finds its row in
-            # the session instead of asking the database again.
-            preload(session, [feed.id for feed, _ in unchanged])
-            for feed, result in unchanged:
-                _write_outcome(session, feed, result, now, error=None)
+            # the session instead of asking the database again, and one flush
+            # at commit sends the updates as a single executemany.
+            loaded = preload(session, [feed.id for feed, _ in unchanged])
+            with session.no_autoflush:
+                for feed, result in unchanged:
+                    _write_outcome(session, feed, result, now, error=None)
+            session.flush()  # while `loaded` still holds every row
+            del loaded
     if by_url:  # stopped early: let the next run (or instance) take them now
         with transaction(rt.sessions) as session:
             release(session, [f.id for f in by_url.values()], owner=rt.owner)

@@ -14,10 +14,13 @@ from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
+from urllib.parse import urlsplit
+from urllib.request import getproxies
 
 import httpx
 
 from feeds.entry import FetchResult, FetchTarget
+from feeds.transport import LeanTransport
 
 MAX_BODY_BYTES = 10 * 1024 * 1024
 # A whole fetch, however the server trickles its bytes; httpx's timeouts are per read.
@@ -80,8 +83,14 @@ def retry_after(value: str | None, now: datetime | None = None) -> float | None:
 
 
 def make_client(agent: str, limits: FetchLimits | None = None) -> httpx.AsyncClient:
+    """The one client of a cycle. Its transport is feeds.transport's lean one,
+    unless the environment names a proxy: then httpx's own, which speaks to it."""
     limits = limits or FetchLimits()
+    transport = None
+    if not any(getproxies().get(k) for k in ("http", "https", "all")):
+        transport = LeanTransport(max_idle_per_host=max(limits.per_host, 1))
     return httpx.AsyncClient(
+        transport=transport,
         follow_redirects=True,
         max_redirects=MAX_REDIRECTS,
         timeout=httpx.Timeout(limits.read_timeout, connect=limits.connect_timeout),
@@ -193,9 +202,10 @@ def _moved_to(response: httpx.Response) -> str | None:
 
 
 def host_of(url: str) -> str:
+    """The host a URL names, lower case, for the per-host gate (the URL itself if none)."""
     try:
-        return httpx.URL(url).host or url
-    except httpx.InvalidURL:
+        return urlsplit(url).hostname or url
+    except ValueError:
         return url
 
 

@@ -90,10 +90,16 @@ def claim_due(
     return feeds
 
 
-def preload(session: Session, feed_ids: list[int]) -> None:
-    """Load many feeds into the session in one query (for a batch of updates)."""
+def preload(session: Session, feed_ids: list[int]) -> list[Feed]:
+    """Load many feeds into the session in a few queries (for a batch of updates).
+
+    Keep the list while updating: the session holds its objects weakly, so
+    unreferenced ones would be loaded again, one query each."""
+    loaded: list[Feed] = []
     for i in range(0, len(feed_ids), 500):
-        session.scalars(select(Feed).where(Feed.id.in_(feed_ids[i : i + 500]))).all()
+        chunk = feed_ids[i : i + 500]
+        loaded += session.scalars(select(Feed).where(Feed.id.in_(chunk))).all()
+    return loaded
 
 
 def backoff(failures: int, interval: timedelta) -> timedelta:
