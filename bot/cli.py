@@ -506,9 +506,10 @@ def backtest(
     )
 
 
-# The history commands (hits, search, stats, web, prune) live beside the
-# queries they present; importing the module registers them on `cli`.
+# The history commands (hits, search, prune; stats; web) live in their own
+# modules; importing them registers them on `cli`.
 from bot import history as _history  # noqa: E402,F401
+from bot import trends as _trends  # noqa: E402,F401
 
 
 def main(argv: list[str] | None = None) -> None:

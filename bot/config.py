@@ -33,6 +33,7 @@ from feeds.parliament import PARLIAMENT_FORMATS
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
 DATABASE_URL_ENV = "NORMWATCH_DATABASE_URL"
 SLACK_TOKEN_ENV = "SLACK_BOT_TOKEN"
+WEB_SECRET_ENV = "NORMWATCH_WEB_SECRET"
 BUILTIN_STATE_GROUP = "state"
 
 _DURATION = re.compile(r"(\d+)\s*([smhdw])")
@@ -166,6 +167,21 @@ class Storage(_Strict):
     url: str = ""
 
 
+class History(_Strict):
+    """How long the archive keeps what never matched."""
+
+    # Items no rule matched are deleted this long after they were fetched;
+    # 0 = keep them forever. Hits, their items and feedback are always kept.
+    keep_unmatched: Duration = 180 * 86400
+
+
+class Web(_Strict):
+    """`normwatch web`: the read-only history page."""
+
+    host: str = Field(default="127.0.0.1", min_length=1, max_length=255)
+    port: int = Field(default=8750, ge=1, le=65535)
+
+
 class Slack(_Strict):
     channel: str = Field(default="#normwatch-alerts", min_length=1, max_length=80)
     # Where normwatch reports its own problems (a refused config edit, a feed
@@ -259,6 +275,8 @@ class Rule(_Strict):
 class Config(_Strict):
     normwatch: General = Field(default_factory=General)
     storage: Storage = Field(default_factory=Storage)
+    history: History = Field(default_factory=History)
+    web: Web = Field(default_factory=Web)
     fetch: Fetch = Field(default_factory=Fetch)
     slack: Slack = Field(default_factory=Slack)
     states: dict[str, State] = Field(default_factory=dict)
@@ -473,3 +491,8 @@ def database_url(config: Config, config_path: Path) -> str:
 
 def slack_token() -> str | None:
     return os.environ.get(SLACK_TOKEN_ENV) or None
+
+
+def web_secret() -> str | None:
+    """The shared secret of `normwatch web` (never in config.toml)."""
+    return os.environ.get(WEB_SECRET_ENV) or None

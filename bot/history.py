@@ -1,5 +1,6 @@
-"""The history commands: `hits`, `search` (and `stats`, `prune` and `web`,
-registered from their own modules), all reading through `storage.search`."""
+"""The history commands: `hits` and `search` (reading through
+`storage.search`) and `prune` (retention). `stats` and `web` have their own
+modules."""
 
 from __future__ import annotations
 
@@ -12,8 +13,10 @@ import click
 from sqlalchemy.orm import Session
 
 from bot.cli import FORMAT, BadInput, _runtime, _since, cli, emit
+from bot.config import parse_duration
 from storage.fulltext import SearchSyntaxError
 from storage.history import NO_VERDICT, VERDICTS, HitFilter, HitRow, list_hits
+from storage.retention import count_prunable, prune_unmatched, retention_cutoff
 from storage.search import ItemFilter, ItemRow, list_items
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -96,20 +99,22 @@ HIT_ONLY = _options(
 
 
 def hit_filter(options: dict[str, Any], search: str | None) -> HitFilter:
+    """The HitFilter for a command's options (those it lacks stay open)."""
+    limit = options.get("limit", 100)
     return HitFilter(
-        state=options["state"],
-        topic=options["topic"],
-        rule=options["rule"],
-        feed=options["feed"],
-        language=options["language"],
-        since=_since(options["since"]),
-        until=until(options["until_"]),
-        verdict=options["verdict"],
-        alerted=options["alerted"],
+        state=options.get("state"),
+        topic=options.get("topic"),
+        rule=options.get("rule"),
+        feed=options.get("feed"),
+        language=options.get("language"),
+        since=_since(options.get("since")),
+        until=until(options.get("until_")),
+        verdict=options.get("verdict"),
+        alerted=options.get("alerted"),
         search=search,
-        oldest_first=options["oldest"],
-        limit=options["limit"],
-        offset=(options["page"] - 1) * options["limit"],
+        oldest_first=options.get("oldest", False),
+        limit=limit,
+        offset=(options.get("page", 1) - 1) * limit,
     )
 
 
@@ -205,3 +210,39 @@ def search(
         offset=(options["page"] - 1) * options["limit"],
     )
     _show(ctx, lambda s: list_items(s, items), ItemRow, ITEM_COLUMNS, options)
+
+
+@cli.command()
+@click.option(
+    "--older-than",
+    help="Override [history] keep_unmatched for this run (e.g. 90d).",
+)
+@click.option("--dry-run", is_flag=True, help="Only count what would be deleted.")
+@click.pass_context
+def prune(ctx: click.Context, /, older_than: str | None, dry_run: bool) -> None:
+    """Delete stored items that never matched a rule, once they are older than
+    [history] keep_unmatched (default 180 days). Hits, their items and
+    feedback are kept. The running bot does this every day by itself."""
+    with _runtime(ctx) as rt:
+        if older_than is None:
+            keep = rt.config.history.keep_unmatched
+        else:
+            try:
+                keep = parse_duration(older_than)
+            except ValueError as exc:
+                raise BadInput(f"--older-than: {exc}") from None
+            if keep == 0:
+                raise BadInput("--older-than: must be longer than 0")
+        cutoff = retention_cutoff(keep, rt.clock())
+        if cutoff is None:
+            click.echo(
+                "retention is off ([history] keep_unmatched = 0): nothing pruned"
+            )
+            return
+        if dry_run:
+            with rt.sessions() as session:
+                n = count_prunable(session, cutoff=cutoff)
+            click.echo(f"{n} unmatched items fetched before {cutoff:%Y-%m-%d} would go")
+            return
+        n = prune_unmatched(rt.sessions, cutoff=cutoff)
+    click.echo(f"pruned {n} unmatched items fetched before {cutoff:%Y-%m-%d}")

@@ -1,4 +1,5 @@
-"""`normwatch run`: APScheduler 3 as a local ticker for the poll and the drain.
+"""`normwatch run`: APScheduler 3 as a local ticker for the poll, the drain,
+config reloads and retention.
 
 When each feed is due lives in the `feeds` table, not in APScheduler, so a
 restart or a second instance sees the same truth. The ticker only decides
@@ -26,10 +27,12 @@ from bot.reload import ConfigWatcher
 from bot.runtime import Runtime
 from bot.slack import SlackPoster
 from storage.db import redact
+from storage.retention import prune_unmatched, retention_cutoff
 
 log = logging.getLogger("normwatch.run")
 
 DRAIN_SECONDS = 5
+RETENTION_SECONDS = 24 * 3600
 RELOAD_SECONDS = 10
 # Longer than a fetch's deadline, so a poll in flight can finish.
 STOP_GRACE = 90
@@ -116,6 +119,21 @@ def poll_and_report(rt: Runtime, drainer: Drainer) -> None:
     report_health(rt, drainer.poster)
 
 
+def prune_old_items(rt: Runtime) -> int:
+    """Retention: delete items that never matched, past [history] keep_unmatched."""
+    cutoff = retention_cutoff(rt.config.history.keep_unmatched, rt.clock())
+    if cutoff is None:
+        return 0
+    pruned = prune_unmatched(rt.sessions, cutoff=cutoff, stop=rt.stopping.is_set)
+    if pruned:
+        log.info(
+            "retention: deleted %d items fetched before %s that matched no rule",
+            pruned,
+            f"{cutoff:%Y-%m-%d}",
+        )
+    return pruned
+
+
 def run_forever(rt: Runtime) -> None:
     drainer = make_drainer(rt)
     announce(rt, drainer)
@@ -129,6 +147,7 @@ def run_forever(rt: Runtime) -> None:
             rt.config.normwatch.tick,
         ),
         (_Job("drain", drainer.drain, rt), DRAIN_SECONDS),
+        (_Job("retention", lambda: prune_old_items(rt), rt), RETENTION_SECONDS),
         # Reading and hashing one small file: cheap enough to do every tick.
         (
             _Job("reload", watcher.check, rt),
