@@ -9,7 +9,7 @@ ellipsis, so Slack never rejects an alert for its size.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote, urlsplit
 from zoneinfo import ZoneInfo
@@ -32,10 +32,24 @@ TOPIC_WORDS = {
 
 
 _FORMATTING = re.compile(r"([*_~`])")
+# Characters that can hide text or reorder a line (bidi overrides and
+# isolates, zero-width spaces, control codes): feed text loses them. Joiners
+# (U+200C, U+200D) stay: scripts and emoji sequences need them.
+_INVISIBLE = re.compile(
+    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f"
+    "\u200b\u200e\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]"
+)
+RELEVANT_ACTION = "normwatch_relevant"
+NOT_RELEVANT_ACTION = "normwatch_not_relevant"
+FEEDBACK_BLOCK = "normwatch_feedback"
 
 
 def escape_entities(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def strip_invisible(text: str) -> str:
+    return _INVISIBLE.sub("", text) if _INVISIBLE.search(text) else text
 
 
 def escape(text: str) -> str:
@@ -43,9 +57,10 @@ def escape(text: str) -> str:
 
     `&`, `<` and `>` become entities, so nothing can ping or link. A zero-width
     space goes before `*`, `_`, `~` and backticks: Slack only formats from a
-    word boundary, so a headline's asterisks stay asterisks.
+    word boundary, so a headline's asterisks stay asterisks. Invisible
+    characters that could hide text or reverse the line are dropped.
     """
-    text = escape_entities(text)
+    text = escape_entities(strip_invisible(text))
     return _FORMATTING.sub("\u200b\\1", text) if _FORMATTING.search(text) else text
 
 
@@ -105,9 +120,60 @@ class RenderedAlert:
     blocks: list[dict[str, Any]]
 
 
+@dataclass(frozen=True)
+class AlertStyle:
+    """What the team's config adds to an alert (none of it comes from a feed)."""
+
+    # Machine-translation page with "{url}" for the article; "" = no link.
+    translate_url: str = ""
+    # Severity -> Slack markup to notify (`<!here>`), from [slack] mentions.
+    mentions: dict[str, str] = field(default_factory=dict)
+    buttons: bool = False  # the Slack app is connected to take the clicks
+
+
+SEVERITY_ORDER = {"low": 0, "medium": 1, "high": 2}
+
+
+def translation_link(style: AlertStyle, url: str | None, language: str | None) -> str:
+    """A mrkdwn link to a machine translation, for articles not in English."""
+    lang = (language or "").lower()
+    if not style.translate_url or not url or not lang or lang.startswith("en"):
+        return ""
+    target = safe_url(style.translate_url.replace("{url}", quote(url, safe="")))
+    return f"<{target}|machine translation>" if target else ""
+
+
+def feedback_buttons(hit_ids: list[int]) -> dict[str, Any]:
+    value = ",".join(str(i) for i in hit_ids)
+    return {
+        "type": "actions",
+        "block_id": FEEDBACK_BLOCK,
+        "elements": [
+            {
+                "type": "button",
+                "action_id": RELEVANT_ACTION,
+                "text": {"type": "plain_text", "text": "Relevant"},
+                "style": "primary",
+                "value": value,
+            },
+            {
+                "type": "button",
+                "action_id": NOT_RELEVANT_ACTION,
+                "text": {"type": "plain_text", "text": "Not relevant"},
+                "value": value,
+            },
+        ],
+    }
+
+
 def render_alert(
-    alert: PendingAlert, *, states: dict[str, str], timezone: str = "UTC"
+    alert: PendingAlert,
+    *,
+    states: dict[str, str],
+    timezone: str = "UTC",
+    style: AlertStyle | None = None,
 ) -> RenderedAlert:
+    style = style or AlertStyle()
     first = alert.hits[0]
     state_name = states.get(first.state or "", first.state or "Unknown state")
     topics = list(dict.fromkeys(topic_words(h.topic) for h in alert.hits))
@@ -115,15 +181,25 @@ def render_alert(
         " ".join(p for p in (flag(first.state), f"{state_name} · {topics[0]}") if p),
         HEADER_MAX,
     )
-    title = escape(alert.title or "(untitled)")
+    # Cut before escaping: an escaped cut could split an entity.
+    title = escape(cut(strip_invisible(alert.title) or "(untitled)", 300))
     url = safe_url(alert.url)
-    title_line = f"*<{url}|{cut(title, 500)}>*" if url else f"*{cut(title, 500)}*"
+    title_line = f"*<{url}|{title}>*" if url else f"*{title}*"
+    severity = max(
+        (h.severity for h in alert.hits), key=lambda s: SEVERITY_ORDER.get(s, 0)
+    )
+    mention = style.mentions.get(severity, "")
+    if mention:
+        title_line = f"{mention} {title_line}"
     when = ""
     if alert.published_at:
         local = alert.published_at.astimezone(ZoneInfo(timezone))
         when = local.strftime("%d %b %Y %H:%M %Z")
     language = escape((alert.language or "").upper())
-    meta = " · ".join(p for p in (escape(alert.feed), language, when) if p)
+    translated = translation_link(style, url, alert.language)
+    meta = " · ".join(
+        p for p in (escape(cut(alert.feed, 200)), language, when, translated) if p
+    )
     terms = list(dict.fromkeys(t for h in alert.hits for t in h.matched))
     blocks: list[dict[str, Any]] = [
         {
@@ -138,7 +214,7 @@ def render_alert(
             },
         },
     ]
-    snippet = first.snippet
+    snippet = strip_invisible(first.snippet)
     if snippet:
         # Cut before escaping: an escaped cut could split an entity.
         body = bold_terms(cut(snippet, 500), terms)
@@ -151,7 +227,7 @@ def render_alert(
     rules = ", ".join(dict.fromkeys(h.rule for h in alert.hits))
     # Rule names and topics come from the team's config: entities only, so a
     # rule name copied from Slack is the rule name.
-    context = f"Rule: {escape_entities(rules)} · Matched: {escape(', '.join(terms))}"
+    context = f"Rule: {escape_entities(rules)} · Matched: {escape(cut(', '.join(terms), 1000))}"
     if len(topics) > 1:
         context += f" · Also: {escape_entities('; '.join(topics[1:]))}"
     blocks.append(
@@ -160,9 +236,15 @@ def render_alert(
             "elements": [{"type": "mrkdwn", "text": cut(context, SECTION_MAX)}],
         }
     )
+    if style.buttons:
+        hit_ids = [h.hit_id for h in alert.hits if h.hit_id]
+        if hit_ids:
+            blocks.append(feedback_buttons(hit_ids))
     fallback = f"{state_name}: {topics[0]} — {title}"
     if url:
         fallback += f" {url}"
+    if mention:
+        fallback = f"{mention} {fallback}"
     return RenderedAlert(text=cut(fallback, FALLBACK_MAX), blocks=blocks)
 
 

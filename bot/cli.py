@@ -121,7 +121,9 @@ def _runtime(ctx: click.Context, *, migrate: bool = True) -> Iterator[Runtime]:
 def check_config(ctx: click.Context) -> None:
     """Validate the config file and summarise it."""
     config, path = _config(ctx)
-    channels = sorted({config.slack.channel} - {""})
+    channels = sorted(
+        {config.slack.channel, *(r.channel for r in config.slack.routes)} - {""}
+    )
     click.echo(f"{path}: OK")
     click.echo(f"  feeds:    {len(config.feeds)}")
     click.echo(f"  states:   {', '.join(sorted(config.states)) or 'none'}")

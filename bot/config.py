@@ -34,6 +34,9 @@ DEFAULT_SLACK_API_URL = "https://slack.com/api/"
 DATABASE_URL_ENV = "NORMWATCH_DATABASE_URL"
 SLACK_TOKEN_ENV = "SLACK_BOT_TOKEN"
 WEB_SECRET_ENV = "NORMWATCH_WEB_SECRET"
+SLACK_APP_TOKEN_ENV = "SLACK_APP_TOKEN"
+SLACK_WEBHOOK_ENV = "SLACK_WEBHOOK_URL"
+DEFAULT_TRANSLATE_URL = "https://translate.google.com/translate?sl=auto&tl=en&u={url}"
 BUILTIN_STATE_GROUP = "state"
 
 _DURATION = re.compile(r"(\d+)\s*([smhdw])")
@@ -182,6 +185,67 @@ class Web(_Strict):
     port: int = Field(default=8750, ge=1, le=65535)
 
 
+Severity = Literal["low", "medium", "high"]
+Channel = Annotated[str, Field(min_length=1, max_length=80)]
+# How the config names a mention, and what Slack's mrkdwn needs for it.
+_MENTION = re.compile(
+    r"@(here|channel|everyone)|@([UW][A-Z0-9]{2,30})|@(S[A-Z0-9]{2,30})"
+)
+
+
+def mention_markup(value: str) -> str:
+    """`@here` -> `<!here>`, `@U123` -> `<@U123>`, `@S123` -> `<!subteam^S123>`."""
+    match = _MENTION.fullmatch(value)
+    if match is None:
+        raise ValueError(
+            f"{value!r} is not a mention; use @here, @channel, a member ID like "
+            "@U0123ABCD or a user group ID like @S0123ABCD"
+        )
+    special, user, group = match.groups()
+    if special:
+        return f"<!{special}>"
+    return f"<@{user}>" if user else f"<!subteam^{group}>"
+
+
+class Route(_Strict):
+    """Alerts matching every condition given here go to `channel`."""
+
+    channel: Channel
+    rule: list[str] = Field(default_factory=list)
+    topic: list[str] = Field(default_factory=list)
+    state: list[str] = Field(default_factory=list)
+    severity: list[Severity] = Field(default_factory=list)
+    # Also post to the default channel (normally a routed alert goes only here).
+    also_default: bool = False
+
+    @model_validator(mode="after")
+    def _needs_a_condition(self) -> Route:
+        if not (self.rule or self.topic or self.state or self.severity):
+            raise ValueError(
+                "a route needs at least one of rule, topic, state or severity"
+            )
+        return self
+
+
+_CLOCK_TIME = re.compile(r"([01]\d|2[0-3]):([0-5]\d)")
+
+
+class SlackDigest(_Strict):
+    # More alerts than this due at once in a channel go as one digest; 0 = never.
+    burst: int = Field(default=10, ge=0, le=1000)
+    # "HH:MM" in the team's time zone for the daily digest; empty = none.
+    daily_at: str = ""
+    channel: str = Field(default="", max_length=80)  # empty = the alert channel
+    top: int = Field(default=5, ge=1, le=20)  # top stories listed daily
+
+    @field_validator("daily_at")
+    @classmethod
+    def _clock_time(cls, value: str) -> str:
+        if value and not _CLOCK_TIME.fullmatch(value.strip()):
+            raise ValueError(f"{value!r} is not a time of day; write e.g. '08:30'")
+        return value.strip()
+
+
 class Slack(_Strict):
     channel: str = Field(default="#normwatch-alerts", min_length=1, max_length=80)
     # Where normwatch reports its own problems (a refused config edit, a feed
@@ -189,6 +253,13 @@ class Slack(_Strict):
     ops_channel: str = Field(default="", max_length=80)
     api_url: str = DEFAULT_SLACK_API_URL
     unfurl_links: bool = False
+    # A link to a machine translation for items not in English; {url} is the
+    # article's address (percent-encoded). Empty = no link.
+    translate_url: str = DEFAULT_TRANSLATE_URL
+    # Who to notify per severity, e.g. { high = "@here" }. Only these ever ping.
+    mentions: dict[Severity, str] = Field(default_factory=dict)
+    routes: list[Route] = Field(default_factory=list)
+    digest: SlackDigest = Field(default_factory=SlackDigest)
 
     @field_validator("api_url")
     @classmethod
@@ -196,6 +267,22 @@ class Slack(_Strict):
         if not re.match(r"https?://[^/\s]+", value):
             raise ValueError(f"{value!r} is not an http(s) URL")
         return value if value.endswith("/") else value + "/"
+
+    @field_validator("translate_url")
+    @classmethod
+    def _translate(cls, value: str) -> str:
+        if value and (not re.match(r"https?://[^/\s]+", value) or "{url}" not in value):
+            raise ValueError(
+                f"{value!r} must be an http(s) URL containing {{url}} (or empty)"
+            )
+        return value
+
+    @field_validator("mentions")
+    @classmethod
+    def _mentions(cls, value: dict[str, str]) -> dict[str, str]:
+        for mention in value.values():
+            mention_markup(mention)
+        return value
 
 
 class State(_Strict):
@@ -356,6 +443,26 @@ def _cross_checks(data: dict[str, Any]) -> list[tuple[tuple[str | int, ...], str
         return value if isinstance(value, list) else []
 
     states = table(data.get("states"))
+    rule_ids = {r.get("id") for r in array(data.get("rules")) if isinstance(r, dict)}
+    routes = array(table(data.get("slack")).get("routes"))
+    for i, route in enumerate(routes):
+        route = table(route)
+        for j, code in enumerate(array(route.get("state"))):
+            if isinstance(code, str) and code not in states:
+                problems.append(
+                    (
+                        ("slack", "routes", i, "state", j),
+                        f"{code!r} is not a state defined under [states]",
+                    )
+                )
+        for j, rule_id in enumerate(array(route.get("rule"))):
+            if isinstance(rule_id, str) and rule_id not in rule_ids:
+                problems.append(
+                    (
+                        ("slack", "routes", i, "rule", j),
+                        f"{rule_id!r} is not the id of a rule",
+                    )
+                )
     known_groups = {*table(data.get("groups")), BUILTIN_STATE_GROUP}
     seen_urls: dict[str, int] = {}
     for i, feed in enumerate(array(data.get("feeds"))):
@@ -496,3 +603,13 @@ def slack_token() -> str | None:
 def web_secret() -> str | None:
     """The shared secret of `normwatch web` (never in config.toml)."""
     return os.environ.get(WEB_SECRET_ENV) or None
+
+
+def slack_app_token() -> str | None:
+    """The app-level token (`xapp-…`) that connects the Slack app over Socket Mode."""
+    return os.environ.get(SLACK_APP_TOKEN_ENV) or None
+
+
+def slack_webhook_url() -> str | None:
+    """An incoming webhook, for teams without an app: alerts only."""
+    return os.environ.get(SLACK_WEBHOOK_ENV) or None

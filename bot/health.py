@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 
 from bot.alert import escape
 from bot.runtime import Runtime
-from bot.slack import SlackPoster
+from bot.slack import Poster
 from storage.db import transaction
 from storage.feedstate import take_health_news
 from storage.models import Feed
@@ -40,7 +40,7 @@ def recovered_message(feed: Feed) -> str:
     return f":white_check_mark: Feed *{escape(feed.name)}* is working again."
 
 
-def report_health(rt: Runtime, poster: SlackPoster | None) -> int:
+def report_health(rt: Runtime, poster: Poster | None) -> int:
     """Send what is new about feed health; returns how many messages went out."""
     after = rt.config.fetch.report_failing_after
     if not after:

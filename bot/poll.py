@@ -235,7 +235,7 @@ def _store(
                 item.id,
                 [_hit_record(m) for m in matches],
                 now=now,
-                channel=rt.config.slack.channel,
+                channels=rt.alert_channels(matches),
                 alertable=alertable,
             )
             hits += len(stored.hit_ids)

@@ -6,7 +6,7 @@ import os
 import socket
 import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -14,7 +14,8 @@ from pathlib import Path
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.config import Config, database_url
+from bot.config import Config, database_url, slack_token, slack_webhook_url
+from bot.routing import Routable, alert_channels
 from bot.rules import Matcher
 from storage.db import make_engine, session_factory
 
@@ -50,6 +51,12 @@ class Runtime:
     @property
     def state_names(self) -> dict[str, str]:
         return {code: state.name for code, state in self.config.states.items()}
+
+    def alert_channels(self, hits: Sequence[Routable]) -> list[str]:
+        """Where an alert goes; an incoming webhook has only its own channel."""
+        if slack_webhook_url() and not slack_token():
+            return [self.config.slack.channel]
+        return alert_channels(hits, self.config.slack)
 
     def close(self) -> None:
         self.engine.dispose()

@@ -19,13 +19,13 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.alert import escape_entities
-from bot.config import Config, slack_token
+from bot.config import Config, slack_app_token, slack_token, slack_webhook_url
 from bot.deliver import Drainer
 from bot.health import report_health
 from bot.poll import poll_once, sync_config_feeds
 from bot.reload import ConfigWatcher
 from bot.runtime import Runtime
-from bot.slack import SlackPoster
+from bot.slack import Poster, SlackPoster, WebhookPoster
 from storage.db import redact
 from storage.retention import prune_unmatched, retention_cutoff
 
@@ -38,17 +38,22 @@ RELOAD_SECONDS = 10
 STOP_GRACE = 90
 
 
-def make_poster(config: Config) -> SlackPoster | None:
+def make_poster(config: Config) -> Poster | None:
+    """The bot token's WebClient; else an incoming webhook; else None (console)."""
     token = slack_token()
-    if not token:
-        return None
-    return SlackPoster(
-        token, api_url=config.slack.api_url, unfurl_links=config.slack.unfurl_links
-    )
+    if token:
+        return SlackPoster(
+            token, api_url=config.slack.api_url, unfurl_links=config.slack.unfurl_links
+        )
+    webhook = slack_webhook_url()
+    if webhook:
+        return WebhookPoster(webhook, unfurl_links=config.slack.unfurl_links)
+    return None
 
 
 def make_drainer(rt: Runtime) -> Drainer:
-    return Drainer(rt, make_poster(rt.config))
+    # Buttons only when the Slack app is there to receive the clicks.
+    return Drainer(rt, make_poster(rt.config), buttons=bool(slack_app_token()))
 
 
 def make_watcher(rt: Runtime, drainer: Drainer) -> ConfigWatcher:
@@ -81,6 +86,11 @@ def announce(rt: Runtime, drainer: Drainer) -> None:
         log.warning(
             "no SLACK_BOT_TOKEN in the environment: alerts are printed here and stay "
             "pending in the outbox until a token is set"
+        )
+    elif isinstance(drainer.poster, WebhookPoster):
+        log.info(
+            "alerts go to Slack through an incoming webhook (alerts only: no "
+            "routing, threads, updates or buttons)"
         )
     else:
         log.info(

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler
+from slack_sdk.webhook import WebhookClient
 
 from bot.alert import RenderedAlert
 
@@ -36,18 +37,44 @@ PERMANENT = {
     "msg_blocks_too_long": "Slack rejected the message blocks as too long",
     "no_text": "Slack found no text in the message",
 }
-PERMANENT_WAIT = 3600.0
+# How often a channel waiting for a person is tried again (quietly).
+PERMANENT_WAIT = 300.0
 
 
 @dataclass(frozen=True)
 class Delivery:
     ok: bool
     channel_id: str | None = None
-    ts: str | None = None
+    ts: str | None = None  # None from an incoming webhook: it gives none
     error: str | None = None
     wait: float = 0.0
     permanent: bool = False  # a person must fix something (token, channel)
     undeliverable: bool = False  # Slack refuses this message whatever we do
+    transient: bool = False  # 5xx, timeout, network: retry with growing waits
+    code: str = ""  # Slack's error code, e.g. not_in_channel
+
+
+class Pacer:
+    """At most one message per `min_interval` seconds per channel (Slack's
+    "about one a second"); sleeps the difference."""
+
+    def __init__(
+        self,
+        min_interval: float,
+        clock: Callable[[], float],
+        sleep: Callable[[float], None],
+    ) -> None:
+        self.min_interval = min_interval
+        self._clock, self._sleep = clock, sleep
+        self._last_post: dict[str, float] = {}
+
+    def wait(self, channel: str) -> None:
+        last = self._last_post.get(channel)
+        if last is not None:
+            wait = self.min_interval - (self._clock() - last)
+            if wait > 0:
+                self._sleep(wait)
+        self._last_post[channel] = self._clock()
 
 
 class SlackPoster:
@@ -60,30 +87,21 @@ class SlackPoster:
         api_url: str,
         unfurl_links: bool = False,
         min_interval: float = 1.0,
+        timeout: int = 30,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.client = WebClient(
             token=token,
             base_url=api_url,
-            timeout=30,
+            timeout=timeout,
             retry_handlers=[ConnectionErrorRetryHandler(max_retry_count=2)],
         )
         self.unfurl_links = unfurl_links
-        self.min_interval = min_interval
-        self._clock, self._sleep = clock, sleep
-        self._last_post: dict[str, float] = {}
-
-    def _pace(self, channel: str) -> None:
-        last = self._last_post.get(channel)
-        if last is not None:
-            wait = self.min_interval - (self._clock() - last)
-            if wait > 0:
-                self._sleep(wait)
-        self._last_post[channel] = self._clock()
+        self._pacer = Pacer(min_interval, clock, sleep)
 
     def post(self, channel: str, alert: RenderedAlert) -> Delivery:
-        self._pace(channel)
+        self._pacer.wait(channel)
         try:
             response = self.client.chat_postMessage(
                 channel=channel,
@@ -95,11 +113,7 @@ class SlackPoster:
         except SlackApiError as exc:
             return _from_api_error(exc)
         except (SlackClientError, OSError) as exc:
-            return Delivery(
-                ok=False,
-                error=f"slack: cannot reach the Slack API: {type(exc).__name__}: {exc}",
-                wait=30.0,
-            )
+            return _unreachable(exc)
         return Delivery(
             ok=True,
             channel_id=str(response.get("channel") or channel),
@@ -113,10 +127,100 @@ class SlackPoster:
         except SlackApiError as exc:
             return _from_api_error(exc)
         except (SlackClientError, OSError) as exc:
-            return Delivery(ok=False, error=f"slack: cannot reach the Slack API: {exc}")
+            return _unreachable(exc)
         return Delivery(
             ok=True, channel_id=str(response.get("channel")), ts=str(response["ts"])
         )
+
+
+class WebhookPoster:
+    """Posts to one incoming webhook: alerts only (no ts, so no threads or
+    updates; no buttons). The webhook fixes the channel; `channel` is ignored."""
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        unfurl_links: bool = False,
+        min_interval: float = 1.0,
+        timeout: int = 30,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.client = WebhookClient(url, timeout=timeout)
+        self.unfurl_links = unfurl_links
+        self._pacer = Pacer(min_interval, clock, sleep)
+
+    def post(self, channel: str, alert: RenderedAlert) -> Delivery:
+        self._pacer.wait("webhook")  # one webhook is one channel
+        try:
+            response = self.client.send(
+                text=alert.text,
+                blocks=alert.blocks or None,
+                unfurl_links=self.unfurl_links,
+                unfurl_media=self.unfurl_links,
+            )
+        except (SlackClientError, OSError) as exc:
+            return _unreachable(exc)
+        if response.status_code == 200:
+            return Delivery(ok=True, channel_id=channel)
+        code = (response.body or "").strip()[:100] or f"HTTP {response.status_code}"
+        if response.status_code == 429:
+            header = response.headers.get("Retry-After") or response.headers.get(
+                "retry-after"
+            )
+            return _rate_limited(header)
+        if response.status_code >= 500:
+            return Delivery(ok=False, error=f"slack: {code}", transient=True, code=code)
+        hint = WEBHOOK_PERMANENT.get(code)
+        if hint:
+            return Delivery(
+                ok=False,
+                error=f"slack: {code}: {hint}",
+                wait=PERMANENT_WAIT,
+                permanent=True,
+                code=code,
+            )
+        # invalid_blocks and the like: the drainer falls back to plain text.
+        return Delivery(ok=False, error=f"slack: {code}", wait=60.0, code=code)
+
+    def post_text(self, channel: str, text: str) -> Delivery:
+        return self.post(channel, RenderedAlert(text=text, blocks=[]))
+
+
+WEBHOOK_PERMANENT = {
+    "no_service": "the incoming webhook was removed; create a new one and update SLACK_WEBHOOK_URL",
+    "no_active_hooks": "the incoming webhook was disabled; update SLACK_WEBHOOK_URL",
+    "channel_not_found": "the webhook's channel is gone; create a new webhook",
+    "channel_is_archived": "the webhook's channel is archived",
+    "invalid_token": "the incoming webhook URL is not valid; check SLACK_WEBHOOK_URL",
+    "action_prohibited": "a workspace admin blocked the webhook",
+}
+
+
+def _unreachable(exc: BaseException) -> Delivery:
+    # A timeout is ambiguous (Slack may have taken the message); see docs/design.md.
+    return Delivery(
+        ok=False,
+        error=f"slack: cannot reach Slack: {type(exc).__name__}: {exc}"[:300],
+        transient=True,
+        code=type(exc).__name__,
+    )
+
+
+def _rate_limited(header: str | list[str] | None) -> Delivery:
+    try:
+        wait = (
+            float(header[0] if isinstance(header, list) else header) if header else 1.0
+        )
+    except ValueError:
+        wait = 1.0
+    return Delivery(
+        ok=False,
+        error=f"slack: rate limited; retrying in {wait:.0f}s",
+        wait=wait,
+        code="ratelimited",
+    )
 
 
 def _from_api_error(exc: SlackApiError) -> Delivery:
@@ -130,17 +234,25 @@ def _from_api_error(exc: SlackApiError) -> Delivery:
         header = exc.response.headers.get("Retry-After") or exc.response.headers.get(
             "retry-after"
         )
-        wait = (
-            float(header[0] if isinstance(header, list) else header) if header else 1.0
-        )
-        return Delivery(
-            ok=False, error=f"slack: rate limited; retrying in {wait:.0f}s", wait=wait
-        )
+        return _rate_limited(header)
     if code in PERMANENT:
         return Delivery(
             ok=False,
             error=f"slack: {code}: {PERMANENT[code]}",
             wait=PERMANENT_WAIT,
             permanent=True,
+            code=code,
         )
-    return Delivery(ok=False, error=f"slack: {code}", wait=60.0)
+    if status >= 500 or code in {
+        "internal_error",
+        "fatal_error",
+        "service_unavailable",
+        "request_timeout",
+    }:
+        return Delivery(
+            ok=False, error=f"slack: {code} (HTTP {status})", transient=True, code=code
+        )
+    return Delivery(ok=False, error=f"slack: {code}", wait=60.0, code=code)
+
+
+Poster = SlackPoster | WebhookPoster

@@ -129,10 +129,11 @@ def record_hits(
     hits: Sequence[HitRecord],
     *,
     now: datetime,
-    channel: str,
+    channels: Sequence[str],
     alertable: bool,
 ) -> Recorded:
-    """Store hits and, when alertable, the story's outbox row, in the caller's transaction."""
+    """Store hits and, when alertable, the story's outbox row for each channel,
+    in the caller's transaction."""
     if not hits:
         return Recorded([], queued=False)
     story_id = story_for(session, item_id, now=now)
@@ -154,20 +155,20 @@ def record_hits(
         new_ids.extend(session.scalars(stmt, row).all())
     queued = False
     if alertable and new_ids:
-        queued = bool(
-            session.scalars(
-                insert_ignore(
-                    session, Outbox, conflict=["story_id", "channel"]
-                ).returning(Outbox.id),
-                {
-                    "story_id": story_id,
-                    "hit_id": new_ids[0],
-                    "channel": channel,
-                    "status": "pending",
-                    "attempts": 0,
-                    "created_at": now,
-                    "next_attempt_at": now,
-                },
-            ).all()
-        )
+        outbox = insert_ignore(session, Outbox, conflict=["story_id", "channel"])
+        for channel in channels:
+            queued |= bool(
+                session.scalars(
+                    outbox.returning(Outbox.id),
+                    {
+                        "story_id": story_id,
+                        "hit_id": new_ids[0],
+                        "channel": channel,
+                        "status": "pending",
+                        "attempts": 0,
+                        "created_at": now,
+                        "next_attempt_at": now,
+                    },
+                ).all()
+            )
     return Recorded(new_ids, queued=queued)

@@ -200,3 +200,36 @@ class Feedback(Base):
     verdict: Mapped[str] = mapped_column(String(20))  # relevant | not_relevant
     who: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class ChannelProblem(Base):
+    """A Slack error a person must fix (a missing channel, a revoked token).
+
+    One row per channel while the problem lasts; `normwatch status` shows it.
+    """
+
+    __tablename__ = "channel_problems"
+
+    channel: Mapped[str] = mapped_column(String(200), primary_key=True)
+    error: Mapped[str] = mapped_column(String(100))  # Slack's code, e.g. not_in_channel
+    message: Mapped[str] = mapped_column(Text)  # what to do, in plain words
+    since: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Digest(Base):
+    """A scheduled digest (the daily one): claimed once per day and channel."""
+
+    __tablename__ = "digests"
+    __table_args__ = (UniqueConstraint("kind", "day", "channel"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))  # daily
+    day: Mapped[str] = mapped_column(String(10))  # YYYY-MM-DD in the team's zone
+    channel: Mapped[str] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(10), default="pending")  # pending|sent
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    slack_ts: Mapped[str | None] = mapped_column(String(64))

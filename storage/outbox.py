@@ -14,7 +14,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import Select, func, select, update
 from sqlalchemy.orm import Session
 
-from storage.models import Feed, Hit, Item, Outbox
+from storage.dialect import insert_ignore
+from storage.models import ChannelProblem, Feed, Hit, Item, Outbox
 
 MAX_RETRY_WAIT = timedelta(hours=1)
 
@@ -27,6 +28,7 @@ class AlertHit:
     state: str | None
     matched: list[str]
     snippet: str
+    hit_id: int = 0  # what the feedback buttons refer to
 
 
 @dataclass(frozen=True)
@@ -68,6 +70,7 @@ def _load(session: Session, query: Select[Outbox, Item, Feed]) -> list[PendingAl
                         h.state,
                         list(dict.fromkeys(str(m.get("text", "")) for m in h.matched)),
                         h.snippet,
+                        h.id,
                     )
                     for h in hits
                 ],
@@ -93,6 +96,22 @@ def due(session: Session, *, now: datetime, limit: int = 50) -> list[PendingAler
     return _load(session, query.order_by(Outbox.id).limit(limit))
 
 
+def _reserve(
+    session: Session, outbox_id: int, *, now: datetime, lease: timedelta
+) -> bool:
+    """A conditional UPDATE: True for exactly one process per due alert."""
+    taken = session.execute(
+        update(Outbox)
+        .where(
+            Outbox.id == outbox_id,
+            Outbox.status == "pending",
+            Outbox.next_attempt_at <= now,
+        )
+        .values(next_attempt_at=now + lease)
+    )
+    return bool(taken.rowcount == 1)  # type: ignore[attr-defined]
+
+
 def claim_next(
     session: Session, *, now: datetime, lease: timedelta, skip: Iterable[str] = ()
 ) -> PendingAlert | None:
@@ -114,24 +133,63 @@ def claim_next(
     if skipped:
         query = query.where(Outbox.channel.not_in(skipped))
     for outbox_id in session.scalars(query.order_by(Outbox.id).limit(20)).all():
-        taken = session.execute(
-            update(Outbox)
-            .where(
-                Outbox.id == outbox_id,
-                Outbox.status == "pending",
-                Outbox.next_attempt_at <= now,
-            )
-            .values(next_attempt_at=now + lease)
-        )
-        if taken.rowcount == 1:  # type: ignore[attr-defined]
+        if _reserve(session, outbox_id, now=now, lease=lease):
             query_one = _with_item().where(Outbox.id == outbox_id)
             return _load(session, query_one)[0]
     return None
 
 
+def due_counts(
+    session: Session, *, now: datetime, skip: Iterable[str] = ()
+) -> dict[str, int]:
+    """How many alerts each channel has waiting whose time has come."""
+    query = (
+        select(Outbox.channel, func.count())
+        .where(Outbox.status == "pending", Outbox.next_attempt_at <= now)
+        .group_by(Outbox.channel)
+    )
+    skipped = list(skip)
+    if skipped:
+        query = query.where(Outbox.channel.not_in(skipped))
+    return {channel: int(n) for channel, n in session.execute(query).all()}
+
+
+def claim_batch(
+    session: Session, channel: str, *, now: datetime, lease: timedelta, limit: int
+) -> list[PendingAlert]:
+    """Reserve up to `limit` of a channel's alerts, oldest first, for one digest.
+
+    Only an unbroken run from the head of the queue is taken: an alert that
+    is not due (or reserved by another process) ends the run, so a digest
+    never overtakes an alert still waiting its turn.
+    """
+    rows = session.execute(
+        select(Outbox.id, Outbox.next_attempt_at)
+        .where(Outbox.status == "pending", Outbox.channel == channel)
+        .order_by(Outbox.id)
+        .limit(limit)
+    ).all()
+    taken: list[int] = []
+    for outbox_id, next_attempt_at in rows:
+        if next_attempt_at > now or not _reserve(
+            session, outbox_id, now=now, lease=lease
+        ):
+            break
+        taken.append(outbox_id)
+    if not taken:
+        return []
+    return _load(session, _with_item().where(Outbox.id.in_(taken)).order_by(Outbox.id))
+
+
 def mark_sent(
-    session: Session, outbox_id: int, *, now: datetime, slack_channel: str, ts: str
+    session: Session,
+    outbox_id: int,
+    *,
+    now: datetime,
+    slack_channel: str | None,
+    ts: str | None,
 ) -> None:
+    """Slack took it. `ts` is None only from an incoming webhook, which gives none."""
     row = session.get(Outbox, outbox_id)
     if row is not None:
         row.status, row.sent_at, row.slack_channel, row.slack_ts = (
@@ -166,3 +224,75 @@ def mark_failed(
         row.attempts += 1
         row.last_error = error[:2000]
         row.next_attempt_at = now + min(wait, MAX_RETRY_WAIT)
+
+
+@dataclass(frozen=True)
+class ChannelTrouble:
+    """A Slack error on a channel that waits for a person (for `normwatch status`)."""
+
+    channel: str
+    error: str
+    message: str
+    since: datetime
+    last_seen_at: datetime
+
+
+def record_problem(
+    session: Session, channel: str, *, error: str, message: str, now: datetime
+) -> bool:
+    """Note a permanent error on `channel`; True when it is new (to be reported)."""
+    row = session.get(ChannelProblem, channel)
+    if row is not None and row.error == error:
+        row.last_seen_at = now
+        return False
+    if row is None:
+        # Another process may note the same problem at the same moment.
+        inserted = session.scalars(
+            insert_ignore(session, ChannelProblem, conflict=["channel"]).returning(
+                ChannelProblem.channel
+            ),
+            {
+                "channel": channel,
+                "error": error,
+                "message": message[:2000],
+                "since": now,
+                "last_seen_at": now,
+            },
+        )
+        return inserted.first() is not None
+    else:
+        row.error, row.message, row.since, row.last_seen_at = (
+            error,
+            message[:2000],
+            now,
+            now,
+        )
+    return True
+
+
+def clear_problem(session: Session, channel: str) -> bool:
+    """The channel works again; True when it had a problem on record."""
+    row = session.get(ChannelProblem, channel)
+    if row is None:
+        return False
+    session.delete(row)
+    return True
+
+
+def channel_problems(session: Session) -> list[ChannelTrouble]:
+    """Every channel whose alerts wait for a person to fix something, oldest first."""
+    rows = session.scalars(select(ChannelProblem).order_by(ChannelProblem.since))
+    return [
+        ChannelTrouble(r.channel, r.error, r.message, r.since, r.last_seen_at)
+        for r in rows
+    ]
+
+
+def release(session: Session, outbox_ids: list[int], *, now: datetime) -> None:
+    """Give reserved alerts back (a digest that had no room for them)."""
+    if outbox_ids:
+        session.execute(
+            update(Outbox)
+            .where(Outbox.id.in_(outbox_ids), Outbox.status == "pending")
+            .values(next_attempt_at=now)
+        )

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from feeds.entry import Entry
 from storage.archive import HitRecord, Recorded, insert_items, record_hits
 from storage.db import (
+    MIGRATIONS,
     StorageError,
     check_connection,
     current_revision,
@@ -71,9 +72,12 @@ def test_migrations_create_every_table_and_reach_head(db_url: str) -> None:
         "hits",
         "outbox",
         "feedback",
+        "channel_problems",
+        "digests",
         "alembic_version",
     } <= tables
-    assert current_revision(engine) == "0003"
+    newest = max(p.name[:4] for p in MIGRATIONS.glob("versions/0*.py"))
+    assert current_revision(engine) == newest
     engine.dispose()
 
 
@@ -103,10 +107,10 @@ def test_hits_are_recorded_once_with_one_outbox_row_per_story(
             fetched_at=NOW,
         )
         for item in items:
-            record_hits(s, item.id, [HIT], now=NOW, channel="#c", alertable=True)
+            record_hits(s, item.id, [HIT], now=NOW, channels=["#c"], alertable=True)
         # the same hit again changes nothing
         assert record_hits(
-            s, items[0].id, [HIT], now=NOW, channel="#c", alertable=True
+            s, items[0].id, [HIT], now=NOW, channels=["#c"], alertable=True
         ) == Recorded([], queued=False)
     with sessions() as s:
         assert s.scalar(select(func.count()).select_from(Hit)) == 2
@@ -120,7 +124,7 @@ def test_old_items_record_hits_without_alerts(
     with transaction(sessions) as s:
         [item] = insert_items(s, feed_id, [entry("old")], fetched_at=NOW)
         recorded = record_hits(
-            s, item.id, [HIT], now=NOW, channel="#c", alertable=False
+            s, item.id, [HIT], now=NOW, channels=["#c"], alertable=False
         )
         assert recorded.hit_ids and not recorded.queued
     with sessions() as s:
@@ -135,7 +139,7 @@ def test_failed_delivery_keeps_the_alert_pending_until_sent(
         [item] = insert_items(
             s, feed_id, [entry("a", "https://x.example/1")], fetched_at=NOW
         )
-        record_hits(s, item.id, [HIT], now=NOW, channel="#c", alertable=True)
+        record_hits(s, item.id, [HIT], now=NOW, channels=["#c"], alertable=True)
     with transaction(sessions) as s:
         [alert] = due(s, now=NOW)
         assert alert.hits[0].matched == ["x"] and alert.feed == "A"
@@ -237,7 +241,7 @@ def test_an_alert_is_reserved_by_exactly_one_claimer_until_its_lease_ends(
         [item] = insert_items(
             s, feed_id, [entry("a", "https://x.example/1")], fetched_at=NOW
         )
-        record_hits(s, item.id, [HIT], now=NOW, channel="#c", alertable=True)
+        record_hits(s, item.id, [HIT], now=NOW, channels=["#c"], alertable=True)
     lease = timedelta(minutes=2)
     with transaction(sessions) as s:
         first = claim_next(s, now=NOW, lease=lease)
@@ -260,11 +264,11 @@ def test_a_waiting_alert_holds_its_channel_queue_in_order(
             fetched_at=NOW,
         )
         for item in items:
-            record_hits(s, item.id, [HIT], now=NOW, channel="#c", alertable=True)
+            record_hits(s, item.id, [HIT], now=NOW, channels=["#c"], alertable=True)
         other = insert_items(
             s, feed_id, [entry("z", "https://x.example/z")], fetched_at=NOW
         )
-        record_hits(s, other[0].id, [HIT], now=NOW, channel="#other", alertable=True)
+        record_hits(s, other[0].id, [HIT], now=NOW, channels=["#other"], alertable=True)
     with transaction(sessions) as s:
         head = claim_next(s, now=NOW, lease=timedelta(minutes=2))
         assert head is not None and head.title == "t" and head.channel == "#c"

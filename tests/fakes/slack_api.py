@@ -10,8 +10,10 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import math
 import re
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -92,6 +94,10 @@ class _Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         raw_body = self.rfile.read(length) if length else b""
         split = urlsplit(self.path)
+        if split.path.startswith(("/response/", "/services/")):
+            status, text = owner._hook(split.path, raw_body)
+            self._reply_text(status, text)
+            return
         # WebClient joins base_url and the method name, so the method is the last
         # path segment whether base_url ends in /api/ or just /.
         method = split.path.rsplit("/", 1)[-1]
@@ -106,6 +112,14 @@ class _Handler(BaseHTTPRequestHandler):
             method, params, self.headers.get("Authorization")
         )
         self._reply(status, payload, headers)
+
+    def _reply_text(self, status: int, text: str) -> None:
+        body = text.encode("utf-8")
+        self.send_response(status)
+        self.send_header("Content-Type", "text/plain; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
 
     def _reply(
         self, status: int, payload: Params, headers: dict[str, str] | None = None
@@ -219,15 +233,41 @@ def _validate_blocks(blocks: object) -> list[dict[str, Any]]:
 class FakeSlack(BackgroundServer):
     """Slack Web API double on 127.0.0.1, served from a daemon thread.
 
-    Implements auth.test, chat.postMessage, chat.update and conversations.join.
-    Everything received is recorded (``calls``, ``messages``, ``updates``).
+    Implements auth.test, chat.postMessage, chat.update and conversations.join,
+    plus the two plain URLs Slack hands out: a slash command's ``response_url``
+    (``/response/…``) and an incoming webhook (``/services/…``). Everything
+    received is recorded (``calls``, ``messages``, ``updates``, ``responses``).
+
+    Like Slack, chat.postMessage (and a webhook) takes about one message a
+    second per channel after a short burst: a leaky bucket of ``burst``
+    messages draining one per ``interval`` seconds, HTTP 429 with
+    ``Retry-After`` beyond it. ``clock`` (monotonic seconds) is injectable so
+    tests can move time instead of waiting; a call that arrives before the
+    ``Retry-After`` it was given is counted in ``early_calls``.
     """
 
     thread_name = "FakeSlack"
 
-    def __init__(self, token: str = "xoxb-test-token", host: str = "127.0.0.1") -> None:
+    def __init__(
+        self,
+        token: str = "xoxb-test-token",
+        host: str = "127.0.0.1",
+        *,
+        burst: int | None = 10,
+        interval: float = 1.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.token = token
         self._host = host
+        self.burst, self.interval, self.clock = burst, interval, clock
+        # channel id -> (messages in the bucket, when it was last drained)
+        self._buckets: dict[str, tuple[float, float]] = {}
+        self._retry_at: dict[str, float] = {}
+        self.early_calls: list[tuple[str, float]] = []
+        self.rate_limited = 0
+        self._down_until: float | None = None
+        self._hangs: dict[str, tuple[float, int]] = {}
+        self._responses: list[tuple[str, Params]] = []
         self._lock = threading.RLock()
         self._messages: list[PostedMessage] = []
         self._updates: list[PostedMessage] = []
@@ -284,11 +324,25 @@ class FakeSlack(BackgroundServer):
         with self._lock:
             self._failing_channels[self.channel_id(channel)] = error
 
+    def down_for(self, seconds: float) -> None:
+        """Answer HTTP 503 to every call for ``seconds`` of the fake's clock."""
+        with self._lock:
+            self._down_until = self.clock() + seconds
+
+    def hang_next(self, method: str, seconds: float, times: int = 1) -> None:
+        """The next ``times`` calls of ``method`` sleep ``seconds`` (real time)
+        and are then dropped unprocessed: a client with a shorter timeout sees
+        a timeout, and Slack never saw the message."""
+        with self._lock:
+            self._hangs[method] = (seconds, times)
+
     def clear_failures(self) -> None:
         with self._lock:
             self._failures.clear()
             self._failing_channels.clear()
+            self._hangs.clear()
             self._down = False
+            self._down_until = None
 
     def set_down(self, down: bool = True) -> None:
         """While down, every call answers HTTP 503."""
@@ -315,6 +369,27 @@ class FakeSlack(BackgroundServer):
         with self._lock:
             return list(self._calls)
 
+    @property
+    def responses(self) -> list[tuple[str, Params]]:
+        """What was posted to response URLs and webhooks: (path, JSON body)."""
+        with self._lock:
+            return list(self._responses)
+
+    def response_url(self, name: str = "1") -> str:
+        """A slash command's or a button's ``response_url`` served by this fake."""
+        httpd = self._httpd
+        if httpd is None:
+            raise RuntimeError("FakeSlack is not started")
+        return f"http://{self._host}:{httpd.server_address[1]}/response/T1/{name}"
+
+    def webhook_url(self, channel: str = "#alerts") -> str:
+        """An incoming-webhook URL that posts to ``channel``."""
+        httpd = self._httpd
+        if httpd is None:
+            raise RuntimeError("FakeSlack is not started")
+        name = channel.lstrip("#")
+        return f"http://{self._host}:{httpd.server_address[1]}/services/T1/B1/{name}"
+
     def texts(self) -> list[str]:
         """Each message's visible text: top-level text, then text inside blocks."""
         result: list[str] = []
@@ -334,12 +409,53 @@ class FakeSlack(BackgroundServer):
 
     # -- request handling (server threads) -------------------------------------
 
+    def _is_down(self) -> bool:
+        return self._down or (
+            self._down_until is not None and self.clock() < self._down_until
+        )
+
+    def _hang(self, method: str) -> bool:
+        with self._lock:
+            hang = self._hangs.get(method)
+            if hang is None:
+                return False
+            seconds, times = hang
+            if times <= 1:
+                del self._hangs[method]
+            else:
+                self._hangs[method] = (seconds, times - 1)
+        time.sleep(seconds)  # outside the lock: other calls go on meanwhile
+        return True
+
+    def _take_slot(self, channel_id: str) -> float | None:
+        """None when the channel may take a message now, else seconds to wait."""
+        now = self.clock()
+        retry_at = self._retry_at.get(channel_id)
+        if retry_at is not None and now < retry_at:
+            self.early_calls.append((channel_id, now))
+        if self.burst is None:
+            return None
+        level, then = self._buckets.get(channel_id, (0.0, now))
+        level = max(0.0, level - (now - then) / self.interval)
+        if level + 1 <= self.burst:
+            self._buckets[channel_id] = (level + 1, now)
+            return None
+        self._buckets[channel_id] = (level, now)
+        wait = (level + 1 - self.burst) * self.interval
+        self._retry_at[channel_id] = now + math.ceil(wait)
+        self.rate_limited += 1
+        return wait
+
     def _dispatch(
         self, method: str, params: Params | None, authorization: str | None
     ) -> tuple[int, Params, dict[str, str]]:
+        if self._hang(method):
+            with self._lock:
+                self._calls.append((method, params if params is not None else {}))
+            return 503, {"ok": False, "error": "timed_out"}, {}
         with self._lock:
             self._calls.append((method, params if params is not None else {}))
-            if self._down:
+            if self._is_down():
                 return 503, {"ok": False, "error": "service_unavailable"}, {}
             auth_error = self._check_auth(authorization)
             if auth_error is not None:
@@ -358,6 +474,11 @@ class FakeSlack(BackgroundServer):
             handler = self._methods.get(method)
             if handler is None:
                 return 200, {"ok": False, "error": "unknown_method"}, {}
+            if method == "chat.postMessage" and isinstance(params.get("channel"), str):
+                wait = self._take_slot(self.channel_id(params["channel"]))
+                if wait is not None:
+                    headers = {"Retry-After": str(max(1, math.ceil(wait)))}
+                    return 429, {"ok": False, "error": "ratelimited"}, headers
             try:
                 return 200, {"ok": True, **handler(params)}, {}
             except SlackApiFailure as failed:
@@ -368,6 +489,45 @@ class FakeSlack(BackgroundServer):
                         "messages": [f"[ERROR] {d}" for d in failed.details]
                     }
                 return 200, payload, {}
+
+    def _hook(self, path: str, body: bytes) -> tuple[int, str]:
+        """A response_url or incoming-webhook POST: JSON in, plain text out."""
+        try:
+            payload = json.loads(body.decode("utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError):
+            return 400, "invalid_payload"
+        if not isinstance(payload, dict):
+            return 400, "invalid_payload"
+        with self._lock:
+            self._calls.append((path, payload))
+            if self._is_down():
+                return 503, "service_unavailable"
+            try:
+                text, blocks = self._message_content(payload)
+            except SlackApiFailure as failed:
+                return 400, failed.error
+            if not text and not blocks:
+                return 400, "no_text"
+            self._responses.append((path, payload))
+            if path.startswith("/services/"):
+                channel = "#" + path.rsplit("/", 1)[-1]
+                wait = self._take_slot(self.channel_id(channel))
+                if wait is not None:
+                    self._responses.pop()
+                    return 429, "rate_limited"
+                self._messages.append(
+                    PostedMessage(
+                        channel=channel,
+                        text=text,
+                        blocks=blocks or [],
+                        ts=self._take_ts(),
+                        unfurl_links=_as_bool(payload.get("unfurl_links")),
+                        unfurl_media=_as_bool(payload.get("unfurl_media")),
+                        raw=dict(payload),
+                        channel_id=self.channel_id(channel),
+                    )
+                )
+        return 200, "ok"
 
     def _check_auth(self, authorization: str | None) -> str | None:
         if not authorization:
