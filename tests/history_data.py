@@ -107,7 +107,7 @@ def build_history(db_url: str) -> sessionmaker[Session]:
                     for rule, topic, state in hits
                 ],
                 now=fetched,
-                channel="#alerts",
+                channels=["#alerts"],
                 alertable=True,
             )
             for (rule, _, _), hit_id in zip(hits, recorded.hit_ids, strict=True):

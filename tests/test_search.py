@@ -152,7 +152,7 @@ def archive(db_url: str) -> Iterator[sessionmaker[Session]]:
                     item.id,
                     [HitRecord("r1", "ccm_withdrawal", "high", "LT", [], "")],
                     now=NOW,
-                    channel="#a",
+                    channels=["#a"],
                     alertable=False,
                 )
     yield sessions
