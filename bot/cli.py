@@ -221,14 +221,7 @@ def emit(
         )
         return
     if fmt == "csv":
-        buffer = io.StringIO()
-        if bom:  # Excel reads a BOM-less CSV in the local code page, not UTF-8
-            buffer.write("\ufeff")
-        writer = csv.DictWriter(buffer, fieldnames=fields)
-        writer.writeheader()
-        for r in rows:
-            writer.writerow({k: _csv_cell(v) for k, v in r.items()})
-        click.echo(buffer.getvalue(), nl=False)
+        click.echo(csv_text(rows, fields, bom=bom), nl=False)
         return
     table = Table(show_lines=False)
     for column in columns:
@@ -237,6 +230,18 @@ def emit(
         # Text, not markup: a feed title with "[/]" or "[link=…]" is just text.
         table.add_row(*(Text(_cell(r[c])) for c in columns))
     Console().print(table)
+
+
+def csv_text(rows: list[dict[str, Any]], fields: list[str], *, bom: bool) -> str:
+    """Rows as CSV, one per line; `bom` starts it with a byte-order mark."""
+    buffer = io.StringIO()
+    if bom:  # Excel reads a BOM-less CSV in the local code page, not UTF-8
+        buffer.write("\ufeff")
+    writer = csv.DictWriter(buffer, fieldnames=fields)
+    writer.writeheader()
+    for r in rows:
+        writer.writerow({k: _csv_cell(v) for k, v in r.items()})
+    return buffer.getvalue()
 
 
 def _csv_cell(value: Any) -> Any:
@@ -512,6 +517,7 @@ def backtest(
 # modules; importing them registers them on `cli`.
 from bot import history as _history  # noqa: E402,F401
 from bot import trends as _trends  # noqa: E402,F401
+from bot import web as _web  # noqa: E402,F401
 
 
 def main(argv: list[str] | None = None) -> None:
