@@ -14,8 +14,11 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, replace
+import multiprocessing
+import os
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy.exc import SQLAlchemyError
@@ -25,11 +28,12 @@ from bot import __version__
 from bot.config import Config
 from bot.rules import RuleHit
 from bot.runtime import Runtime
+from feeds import parsejob
 from feeds.entry import FetchResult, FetchTarget, ParsedFeed
 from feeds.fetch import FetchLimits, fetch_stream, user_agent
-from feeds.parliament import PARLIAMENT_FORMATS
 from feeds.parse import ParseError, parse_feed
-from storage.archive import HitRecord, has_items, insert_items, record_hits
+from feeds.parsejob import ParseJob
+from storage.archive import HitRecord, feeds_with_items, insert_items, record_hits
 from storage.db import transaction
 from storage.feedstate import (
     FeedSpec,
@@ -41,6 +45,15 @@ from storage.feedstate import (
 )
 
 log = logging.getLogger("normwatch.poll")
+
+# Parsing is pure, CPU-bound Python. Past this many changed feeds in one
+# cycle the rest go to worker processes, so the event loop (downloads) and
+# the store thread keep the interpreter; for a few feeds a pool would cost
+# more to start than it saves.
+POOL_AFTER = 16
+PARSE_WORKERS = min(2, os.cpu_count() or 1)
+# Feeds stored per transaction: one commit (one fsync) for many feeds.
+BATCH = 64
 
 
 @dataclass(frozen=True)
@@ -181,78 +194,157 @@ def _digest(body: bytes) -> str:
     return hashlib.sha256(body).hexdigest()
 
 
-def _parse(feed: _Claimed, result: FetchResult, now: datetime) -> ParsedFeed:
-    if feed.format != "feed":  # a parliament's open-data API
-        parser = PARLIAMENT_FORMATS[feed.format].parse
-        return parser(result.body, fetched_at=now, default_language=feed.language)
-    return parse_feed(
+def _job(feed: _Claimed, result: FetchResult, now: datetime) -> ParseJob:
+    return ParseJob(
+        feed.format,
         result.body,
-        headers=result.headers,
-        url=result.final_url or feed.url,
-        fetched_at=now,
-        default_language=feed.language,
+        result.headers,
+        result.final_url or feed.url,
+        now,
+        feed.language,
     )
 
 
-def _store(
-    rt: Runtime, feed: _Claimed, result: FetchResult, now: datetime
-) -> FeedReport:
-    """Parse, store, match and queue one feed's fetch result."""
-    failed = FeedReport(feed.name, feed.url, "error", elapsed=result.elapsed)
-    if result.status == "error":
-        error = f"fetch: {result.error}"
-        _record_outcome(rt, feed, result, now, error=error)
-        return replace(failed, error=error)
+def _parse(feed: _Claimed, result: FetchResult, now: datetime) -> ParsedFeed | str:
+    """Parse here (the store thread); a failure comes back as its error line."""
     try:
-        parsed = _parse(feed, result, now)
+        return parsejob.run(_job(feed, result, now), parse=parse_feed)
     except ParseError as exc:
-        _record_outcome(rt, feed, result, now, error=f"parse: {exc}")
-        return replace(failed, error=f"parse: {exc}")
+        return f"parse: {exc}"
+    except Exception as exc:  # a bug or a feed we did not foresee; keep polling
+        log.exception("feed %s: unexpected error", feed.name)
+        return f"internal: {type(exc).__name__}: {exc}"[:300]
+
+
+# A fetched feed on its way to storage: its parsed entries, an error line
+# ("fetch: …", "parse: …") or None when the store thread is to parse it.
+_Ready = tuple[_Claimed, FetchResult, ParsedFeed | str | None]
+_Parsed = tuple[_Claimed, FetchResult, ParsedFeed | str]
+
+
+def _store_batch(rt: Runtime, batch: list[_Ready]) -> list[FeedReport]:
+    """Parse what is unparsed, then store the batch in one transaction.
+
+    One commit for many feeds: each feed is still all or nothing (validators
+    advance only with its items). If anything fails, the batch is rolled back
+    and stored feed by feed, so only the culprit's error is recorded."""
+    now = rt.clock()
+    ready: list[_Parsed] = [
+        (feed, result, _parse(feed, result, now) if parsed is None else parsed)
+        for feed, result, parsed in batch
+    ]
+    try:
+        return _store_all(rt, ready, now)
+    except Exception as exc:
+        if len(ready) > 1:
+            return [report for one in ready for report in _store_batch(rt, [one])]
+        feed, result, _ = ready[0]
+        error = _failure(feed, exc)
+    # The store rolled back; the feed backs off like any failing feed.
+    _record_outcome(rt, feed, result, rt.clock(), error=error)
+    return [
+        FeedReport(feed.name, feed.url, "error", error=error, elapsed=result.elapsed)
+    ]
+
+
+def _failure(feed: _Claimed, exc: Exception) -> str:
+    if isinstance(exc, SQLAlchemyError):
+        reason = str(getattr(exc, "orig", exc)).strip().splitlines()[0][:300]
+        return f"storage: {type(exc).__name__}: {reason}"
+    log.error("feed %s: unexpected error", feed.name, exc_info=exc)
+    return f"internal: {type(exc).__name__}: {exc}"[:300]
+
+
+def _store_all(rt: Runtime, ready: list[_Parsed], now: datetime) -> list[FeedReport]:
+    reports: list[FeedReport] = []
+    with transaction(rt.sessions) as session:
+        # One query each for the batch: the feeds' rows (kept referenced, so
+        # the bookkeeping below finds them in the session) and which of the
+        # never-polled feeds already have items.
+        loaded = preload(session, [feed.id for feed, _, _ in ready])
+        fresh = [f.id for f, _, parsed in ready if f.items_seen == 0]
+        stocked = feeds_with_items(session, fresh) if fresh else set()
+        done: list[tuple[_Claimed, FetchResult, str | None, int]] = []
+        for feed, result, parsed in ready:
+            if isinstance(parsed, str):
+                reports.append(
+                    FeedReport(
+                        feed.name,
+                        feed.url,
+                        "error",
+                        error=parsed,
+                        elapsed=result.elapsed,
+                    )
+                )
+                done.append((feed, result, parsed, 0))
+                continue
+            first_fetch = feed.items_seen == 0 and feed.id not in stocked
+            report = _store(session, rt, feed, result, parsed, now, first_fetch)
+            reports.append(report)
+            done.append((feed, result, None, report.new_items))
+        # Same transaction: validators advance only together with the items.
+        for feed, result, error, new_items in done:
+            if error is not None:
+                _write_outcome(session, feed, result, now, error=error)
+                continue
+            record_fetch(
+                session,
+                feed.id,
+                now=now,
+                interval=feed.interval,
+                http_status=result.http_status,
+                etag=result.etag,
+                last_modified=result.last_modified,
+                new_items=new_items,
+                body_hash=_digest(result.body),
+                moved_to=result.moved_to,
+            )
+        session.flush()  # while `loaded` still holds every row
+        del loaded
+    return reports
+
+
+def _store(
+    session: Session,
+    rt: Runtime,
+    feed: _Claimed,
+    result: FetchResult,
+    parsed: ParsedFeed,
+    now: datetime,
+    first_fetch: bool,
+) -> FeedReport:
+    """Store, match and queue one feed's new entries, in the caller's transaction.
+
+    first_fetch: a new feed's undated entries are its backlog as often as its
+    news: record their hits, alert none of them."""
     max_age = rt.config.normwatch.alert_max_age
     oldest_alertable = now - timedelta(seconds=max_age) if max_age else None
     hits = alerts = 0
     matcher = rt.matcher  # one rule set for the whole feed, even if a reload lands
-    with transaction(rt.sessions) as session:
-        # A new feed's undated entries are its backlog as often as its news:
-        # record their hits, alert none of them.
-        first_fetch = feed.items_seen == 0 and not has_items(session, feed.id)
-        new = insert_items(session, feed.id, parsed.entries, fetched_at=now)
-        for item in new:
-            matches = matcher.match(
-                title=item.entry.title,
-                summary=item.entry.summary,
-                feed_state=feed.state,
-                # A parliament's documents are about its own state, named or not.
-                implied_state=feed.kind == "parliament",
-            )
-            if not matches:
-                continue
-            alertable = (
-                oldest_alertable is None or item.entry.published_at >= oldest_alertable
-            ) and (item.entry.dated or not first_fetch)
-            stored = record_hits(
-                session,
-                item.id,
-                [_hit_record(m) for m in matches],
-                now=now,
-                channels=rt.alert_channels(matches),
-                alertable=alertable,
-            )
-            hits += len(stored.hit_ids)
-            alerts += stored.queued
-        # Same transaction: validators advance only together with the items.
-        record_fetch(
-            session,
-            feed.id,
-            now=now,
-            interval=feed.interval,
-            http_status=result.http_status,
-            etag=result.etag,
-            last_modified=result.last_modified,
-            new_items=len(new),
-            body_hash=_digest(result.body),
-            moved_to=result.moved_to,
+    new = insert_items(session, feed.id, parsed.entries, fetched_at=now)
+    for item in new:
+        matches = matcher.match(
+            title=item.entry.title,
+            summary=item.entry.summary,
+            feed_state=feed.state,
+            # A parliament's documents are about its own state, named or not.
+            implied_state=feed.kind == "parliament",
         )
+        if not matches:
+            continue
+        alertable = (
+            oldest_alertable is None or item.entry.published_at >= oldest_alertable
+        ) and (item.entry.dated or not first_fetch)
+        stored = record_hits(
+            session,
+            item.id,
+            [_hit_record(m) for m in matches],
+            now=now,
+            channels=rt.alert_channels(matches),
+            alertable=alertable,
+        )
+        hits += len(stored.hit_ids)
+        alerts += stored.queued
     return FeedReport(
         feed.name,
         feed.url,
@@ -265,53 +357,117 @@ def _store(
     )
 
 
-def _store_safely(rt: Runtime, feed: _Claimed, result: FetchResult) -> FeedReport:
-    """`_store`, except that a failure is this feed's error, not the cycle's."""
-    try:
-        return _store(rt, feed, result, rt.clock())
-    except SQLAlchemyError as exc:
-        reason = str(getattr(exc, "orig", exc)).strip().splitlines()[0][:300]
-        error = f"storage: {type(exc).__name__}: {reason}"
-    except Exception as exc:  # a bug or a feed we did not foresee; keep polling
-        log.exception("feed %s: unexpected error", feed.name)
-        error = f"internal: {type(exc).__name__}: {exc}"[:300]
-    # The store rolled back; the feed backs off like any failing feed.
-    _record_outcome(rt, feed, result, rt.clock(), error=error)
-    return FeedReport(feed.name, feed.url, "error", error=error, elapsed=result.elapsed)
-
-
 async def _cycle(rt: Runtime, claimed: list[_Claimed]) -> list[FeedReport]:
-    # Parsing and storing run on one worker thread, one feed at a time, so the
-    # event loop keeps every other download moving (and within its deadline)
-    # meanwhile; one thread also keeps SQLite writes in a single line.
+    # Storing runs on one worker thread, so the event loop keeps every other
+    # download moving (and within its deadline) meanwhile; one thread also
+    # keeps SQLite writes in a single line.
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="store") as worker:
         return await _cycle_with(rt, claimed, worker)
+
+
+class _Parsing:
+    """Where the cycle's changed feeds are parsed: the store thread for the
+    first few, then worker processes, started once a cycle has enough work
+    to pay for them (and only on a machine with cores to spare)."""
+
+    def __init__(self, queue: asyncio.Queue[_Ready | None]) -> None:
+        self.queue = queue
+        self.changed = 0
+        self.pool: ProcessPoolExecutor | None = None
+        self.tasks: set[asyncio.Future[None]] = set()
+
+    def add(self, feed: _Claimed, result: FetchResult, now: datetime) -> None:
+        self.changed += 1
+        if self.pool is None and self.changed > POOL_AFTER and PARSE_WORKERS > 1:
+            self.pool = ProcessPoolExecutor(
+                PARSE_WORKERS, mp_context=multiprocessing.get_context("spawn")
+            )
+        if self.pool is None:
+            self.queue.put_nowait((feed, result, None))
+            return
+        task = asyncio.ensure_future(self._elsewhere(self.pool, feed, result, now))
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+
+    async def _elsewhere(
+        self,
+        pool: ProcessPoolExecutor,
+        feed: _Claimed,
+        result: FetchResult,
+        now: datetime,
+    ) -> None:
+        loop = asyncio.get_running_loop()
+        parsed: ParsedFeed | str | None
+        try:
+            parsed = await loop.run_in_executor(
+                pool, parsejob.outcome, _job(feed, result, now)
+            )
+        except BrokenProcessPool:
+            parsed = None  # a worker died (out of memory?): the store thread parses
+        except Exception as exc:
+            log.error("feed %s: unexpected error", feed.name, exc_info=exc)
+            parsed = f"internal: {type(exc).__name__}: {exc}"[:300]
+        self.queue.put_nowait((feed, result, parsed))
+
+    async def finish(self) -> None:
+        if self.tasks:
+            await asyncio.gather(*self.tasks)
+        if self.pool is not None:
+            self.pool.shutdown(wait=False, cancel_futures=True)
+
+
+async def _store_queue(
+    rt: Runtime,
+    queue: asyncio.Queue[_Ready | None],
+    worker: ThreadPoolExecutor,
+    reports: list[FeedReport],
+) -> None:
+    """Store what has arrived, a batch at a time, until None comes."""
+    loop = asyncio.get_running_loop()
+    while True:
+        batch = [await queue.get()]
+        while not queue.empty() and len(batch) < BATCH:
+            batch.append(queue.get_nowait())
+        ready = [item for item in batch if item is not None]
+        if ready:
+            reports.extend(await loop.run_in_executor(worker, _store_batch, rt, ready))
+        if len(ready) < len(batch):
+            return
 
 
 async def _cycle_with(
     rt: Runtime, claimed: list[_Claimed], worker: ThreadPoolExecutor
 ) -> list[FeedReport]:
-    loop = asyncio.get_running_loop()
     by_url = {f.url: f for f in claimed}
     agent = user_agent(__version__, rt.config.normwatch.contact)
     targets = [FetchTarget(f.url, f.etag, f.last_modified) for f in claimed]
     reports: list[FeedReport] = []
     unchanged: list[tuple[_Claimed, FetchResult]] = []
-    async for result in fetch_stream(
-        targets, agent=agent, limits=fetch_limits(rt.config)
-    ):
-        if rt.stopping.is_set():
-            break
-        feed = by_url.pop(result.url)
-        if _unchanged(feed, result):
-            unchanged.append((feed, result))
-            reports.append(
-                FeedReport(feed.name, feed.url, "not_modified", elapsed=result.elapsed)
-            )
-            continue
-        reports.append(
-            await loop.run_in_executor(worker, _store_safely, rt, feed, result)
-        )
+    queue: asyncio.Queue[_Ready | None] = asyncio.Queue()
+    storing = asyncio.ensure_future(_store_queue(rt, queue, worker, reports))
+    parsing = _Parsing(queue)
+    try:
+        async for result in fetch_stream(
+            targets, agent=agent, limits=fetch_limits(rt.config)
+        ):
+            if rt.stopping.is_set():
+                break
+            feed = by_url.pop(result.url)
+            if _unchanged(feed, result):
+                unchanged.append((feed, result))
+                reports.append(
+                    FeedReport(
+                        feed.name, feed.url, "not_modified", elapsed=result.elapsed
+                    )
+                )
+            elif result.status == "error":
+                queue.put_nowait((feed, result, f"fetch: {result.error}"))
+            else:
+                parsing.add(feed, result, rt.clock())
+    finally:
+        await parsing.finish()
+        queue.put_nowait(None)
+        await storing
     if unchanged:
         now = rt.clock()
         with transaction(rt.sessions) as session:

@@ -98,11 +98,17 @@ def insert_items(
     return new
 
 
-def has_items(session: Session, feed_id: int) -> bool:
-    return (
-        session.scalar(select(Item.id).where(Item.feed_id == feed_id).limit(1))
-        is not None
-    )
+def feeds_with_items(session: Session, feed_ids: Sequence[int]) -> set[int]:
+    """Which of these feeds have at least one stored item."""
+    found: set[int] = set()
+    for i in range(0, len(feed_ids), _CHUNK):
+        chunk = feed_ids[i : i + _CHUNK]
+        found.update(
+            session.scalars(
+                select(Item.feed_id).where(Item.feed_id.in_(chunk)).distinct()
+            )
+        )
+    return found
 
 
 def story_for(session: Session, item_id: int, *, now: datetime) -> int:
