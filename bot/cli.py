@@ -140,6 +140,7 @@ def check_config(ctx: click.Context) -> None:
 @click.pass_context
 def run(ctx: click.Context, once: bool) -> None:
     """Run the bot: poll feeds on schedule and post alerts."""
+    from bot.daily import send_daily_digest
     from bot.health import report_health
     from bot.poll import poll_once, sync_config_feeds
     from bot.service import announce, make_drainer, run_forever
@@ -154,6 +155,9 @@ def run(ctx: click.Context, once: bool) -> None:
         reports = poll_once(rt, force=True)
         drained = drainer.drain()
         report_health(rt, drainer.poster)
+        send_daily_digest(
+            rt, drainer.poster
+        )  # cron users get it at the first run after its time
         for r in reports:
             detail = r.error or f"{r.new_items} new, {r.hits} hits, {r.alerts} alerts"
             click.echo(f"{r.status:<12} {r.elapsed:6.2f}s  {r.name}: {detail}")

@@ -41,7 +41,7 @@ def digest_line(alert: PendingAlert) -> str:
     return f"• {where} {linked} — {escape(cut(alert.feed, 60))} · {topic_words(first.topic)}"
 
 
-def _sections(lines: Sequence[str]) -> list[dict[str, Any]]:
+def sections(lines: Sequence[str]) -> list[dict[str, Any]]:
     blocks: list[dict[str, Any]] = []
     chunk = ""
     for line in lines:
@@ -89,7 +89,7 @@ def render_burst(alerts: Sequence[PendingAlert]) -> tuple[RenderedAlert, int]:
                 }
             ],
         },
-        *_sections(lines),
+        *sections(lines),
     ]
     fallback = header + "\n" + "\n".join(lines)
     return RenderedAlert(text=cut(fallback, 12_000), blocks=blocks), len(lines)
@@ -146,7 +146,7 @@ def render_daily(summary: DaySummary, *, states: dict[str, str]) -> RenderedAler
     blocks = [_header(header), _mrkdwn(cut(counts, SECTION_MAX))]
     if lines:
         blocks.append(_mrkdwn("*Top stories*"))
-        blocks += _sections(lines)
+        blocks += sections(lines)
     fallback = f"{header}: {summary.hits} hits; " + "; ".join(
         f"{code} {n}" for code, n in sorted(summary.by_state.items())
     )

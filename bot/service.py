@@ -16,10 +16,12 @@ from dataclasses import dataclass, field
 from types import FrameType
 
 from apscheduler.schedulers.blocking import BlockingScheduler
+from slack_bolt.adapter.socket_mode import SocketModeHandler
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.alert import escape_entities
 from bot.config import Config, slack_app_token, slack_token, slack_webhook_url
+from bot.daily import send_daily_digest
 from bot.deliver import Drainer
 from bot.health import report_health
 from bot.poll import poll_once, sync_config_feeds
@@ -32,6 +34,7 @@ from storage.retention import prune_unmatched, retention_cutoff
 log = logging.getLogger("normwatch.run")
 
 DRAIN_SECONDS = 5
+DAILY_SECONDS = 60
 RETENTION_SECONDS = 24 * 3600
 RELOAD_SECONDS = 10
 # Longer than a fetch's deadline, so a poll in flight can finish.
@@ -54,6 +57,30 @@ def make_poster(config: Config) -> Poster | None:
 def make_drainer(rt: Runtime) -> Drainer:
     # Buttons only when the Slack app is there to receive the clicks.
     return Drainer(rt, make_poster(rt.config), buttons=bool(slack_app_token()))
+
+
+def connect_app(rt: Runtime) -> SocketModeHandler | None:
+    """The Slack app (slash command, buttons) when both tokens are set."""
+    token, app_token = slack_token(), slack_app_token()
+    if not app_token:
+        return None
+    if not token:
+        log.warning(
+            "app: SLACK_APP_TOKEN is set but SLACK_BOT_TOKEN is not; the app needs both"
+        )
+        return None
+    from bot.slackapp import start_app
+
+    try:
+        return start_app(rt, token, app_token)
+    except Exception as exc:  # a bad token, no network: alerts still go out
+        log.error(
+            "app: cannot connect to Slack over Socket Mode (%s: %s); check "
+            "SLACK_APP_TOKEN (xapp-…, scope connections:write). Alerts still go out.",
+            type(exc).__name__,
+            str(exc)[:200],
+        )
+        return None
 
 
 def make_watcher(rt: Runtime, drainer: Drainer) -> ConfigWatcher:
@@ -157,6 +184,10 @@ def run_forever(rt: Runtime) -> None:
             rt.config.normwatch.tick,
         ),
         (_Job("drain", drainer.drain, rt), DRAIN_SECONDS),
+        (
+            _Job("daily digest", lambda: send_daily_digest(rt, drainer.poster), rt),
+            DAILY_SECONDS,
+        ),
         (_Job("retention", lambda: prune_old_items(rt), rt), RETENTION_SECONDS),
         # Reading and hashing one small file: cheap enough to do every tick.
         (
@@ -187,7 +218,12 @@ def run_forever(rt: Runtime) -> None:
 
     signal.signal(signal.SIGINT, stop)
     signal.signal(signal.SIGTERM, stop)
-    scheduler.start()
+    app = connect_app(rt)
+    try:
+        scheduler.start()
+    finally:
+        if app is not None:
+            app.close()  # type: ignore[no-untyped-call]
     for job, _ in jobs:  # wait for a step in progress to reach a safe point
         if job.running.acquire(timeout=STOP_GRACE):
             job.running.release()

@@ -16,19 +16,16 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from bot.config import load_config
 from bot.deliver import Drainer
-from bot.poll import poll_once, sync_config_feeds
-from bot.rules import Matcher
 from bot.runtime import Runtime
 from bot.slack import SlackPoster, WebhookPoster
-from storage.db import make_engine, session_factory, upgrade
 from storage.models import Outbox
 from storage.outbox import channel_problems
 from tests.fakes.clock import FakeTime
 from tests.fakes.feed_server import FeedServer
 from tests.fakes.slack_api import FakeSlack, PostedMessage
 from tests.sample import rss, write_config
+from tests.slack_world import polled_runtime
 
 
 def story(n: int) -> tuple[str, str, str]:
@@ -89,19 +86,7 @@ def make_world(
             slack_url=slack.url,
             extra=extra,
         )
-        engine = make_engine(db_url)
-        upgrade(engine)
-        config = load_config(path)
-        rt = Runtime(
-            config,
-            path,
-            engine,
-            session_factory(engine),
-            Matcher(config),
-            clock=time.now,
-        )
-        sync_config_feeds(rt)
-        poll_once(rt)
+        rt = polled_runtime(path, db_url, time)
         made.append((slack, rt))
         return World(rt, time, slack)
 
