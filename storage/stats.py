@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import QueryableAttribute, Session
 
-from storage.history import HitFilter, hit_conditions, latest_verdict
+from storage.history import LATEST_VERDICT, HitFilter, select_hits
 from storage.models import Feed, Hit, Item
 
 GROUPINGS = ("state", "topic", "rule", "feed", "language", "day", "week")
@@ -57,16 +57,17 @@ class DayCount:
 
 
 def _judged_hits(
-    session: Session, filters: HitFilter, key: QueryableAttribute[Any]
-) -> Select[Any, str | None]:
+    session: Session, filters: HitFilter, key: QueryableAttribute[Any], by: str
+) -> Select[Any]:
     """Each filtered hit's `key` beside its latest verdict."""
-    dialect = session.get_bind().dialect.name
-    return (
-        select(key.label("key"), latest_verdict().label("verdict"))
-        .select_from(Hit)
-        .join(Item, Item.id == Hit.item_id)
-        .join(Feed, Feed.id == Item.feed_id)
-        .where(*hit_conditions(filters, dialect=dialect))
+    return select_hits(
+        filters,
+        key.label("key"),
+        LATEST_VERDICT.c.verdict,
+        dialect=session.get_bind().dialect.name,
+        items=by == "language",
+        feeds=by == "feed",
+        verdicts=True,
     )
 
 
@@ -84,7 +85,7 @@ def count_hits(
         )
     if by in ("day", "week"):
         return _count_by_period(session, filters, weekly=by == "week", tz=tz)
-    rows = _judged_hits(session, filters, _COLUMNS[by]).subquery()
+    rows = _judged_hits(session, filters, _COLUMNS[by], by).subquery()
     query = (
         select(
             rows.c.key,
@@ -114,7 +115,7 @@ def _count_by_period(
     hits: Counter[date] = Counter()
     verdicts: Counter[tuple[date, str]] = Counter()
     for created_at, verdict in session.execute(
-        _judged_hits(session, filters, Hit.created_at)
+        _judged_hits(session, filters, Hit.created_at, "day")
     ):
         day = _local_day(created_at, tz)
         if weekly:
@@ -137,12 +138,8 @@ def hits_per_day_by_state(
     session: Session, filters: HitFilter, *, tz: ZoneInfo | None = None
 ) -> list[DayCount]:
     """Hits per (local) day and state, for charts; days without hits are absent."""
-    dialect = session.get_bind().dialect.name
-    query = (
-        select(Hit.created_at, Hit.state)
-        .join(Item, Item.id == Hit.item_id)
-        .join(Feed, Feed.id == Item.feed_id)
-        .where(*hit_conditions(filters, dialect=dialect))
+    query = select_hits(
+        filters, Hit.created_at, Hit.state, dialect=session.get_bind().dialect.name
     )
     counts: Counter[tuple[date, str]] = Counter(
         (_local_day(created_at, tz), state or "")
