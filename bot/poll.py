@@ -33,7 +33,13 @@ from feeds.entry import FetchResult, FetchTarget, ParsedFeed
 from feeds.fetch import FetchLimits, fetch_stream, user_agent
 from feeds.parse import ParseError, parse_feed
 from feeds.parsejob import ParseJob
-from storage.archive import HitRecord, feeds_with_items, insert_items, record_hits
+from storage.archive import (
+    HitRecord,
+    NewItem,
+    feeds_with_items,
+    insert_many,
+    record_hits,
+)
 from storage.db import transaction
 from storage.feedstate import (
     FeedSpec,
@@ -264,6 +270,14 @@ def _store_all(rt: Runtime, ready: list[_Parsed], now: datetime) -> list[FeedRep
         loaded = preload(session, [feed.id for feed, _, _ in ready])
         fresh = [f.id for f, _, parsed in ready if f.items_seen == 0]
         stocked = feeds_with_items(session, fresh) if fresh else set()
+        empty = set(fresh) - stocked
+        # Every feed's new entries in a few statements, not two per feed.
+        new = insert_many(
+            session,
+            {f.id: p.entries for f, _, p in ready if not isinstance(p, str)},
+            fetched_at=now,
+            empty=empty,
+        )
         done: list[tuple[_Claimed, FetchResult, str | None, int]] = []
         for feed, result, parsed in ready:
             if isinstance(parsed, str):
@@ -278,8 +292,10 @@ def _store_all(rt: Runtime, ready: list[_Parsed], now: datetime) -> list[FeedRep
                 )
                 done.append((feed, result, parsed, 0))
                 continue
-            first_fetch = feed.items_seen == 0 and feed.id not in stocked
-            report = _store(session, rt, feed, result, parsed, now, first_fetch)
+            first_fetch = feed.id in empty
+            report = _store(
+                session, rt, feed, result, parsed, new[feed.id], now, first_fetch
+            )
             reports.append(report)
             done.append((feed, result, None, report.new_items))
         # Same transaction: validators advance only together with the items.
@@ -310,10 +326,11 @@ def _store(
     feed: _Claimed,
     result: FetchResult,
     parsed: ParsedFeed,
+    new: list[NewItem],
     now: datetime,
     first_fetch: bool,
 ) -> FeedReport:
-    """Store, match and queue one feed's new entries, in the caller's transaction.
+    """Match and queue one feed's newly stored entries, in the caller's transaction.
 
     first_fetch: a new feed's undated entries are its backlog as often as its
     news: record their hits, alert none of them."""
@@ -321,7 +338,6 @@ def _store(
     oldest_alertable = now - timedelta(seconds=max_age) if max_age else None
     hits = alerts = 0
     matcher = rt.matcher  # one rule set for the whole feed, even if a reload lands
-    new = insert_items(session, feed.id, parsed.entries, fetched_at=now)
     for item in new:
         matches = matcher.match(
             title=item.entry.title,

@@ -6,7 +6,7 @@ returns no new rows, so nothing downstream happens twice.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -50,22 +50,37 @@ def insert_items(
     session: Session, feed_id: int, entries: Sequence[Entry], *, fetched_at: datetime
 ) -> list[NewItem]:
     """Store entries not seen before for this feed; return only the new ones."""
-    if not entries:
-        return []
-    unique: dict[str, Entry] = {}
-    for entry in entries:  # a feed may repeat a guid within one document
-        unique.setdefault(entry.guid, entry)
+    return insert_many(session, {feed_id: entries}, fetched_at=fetched_at)[feed_id]
+
+
+def insert_many(
+    session: Session,
+    entries: Mapping[int, Sequence[Entry]],
+    *,
+    fetched_at: datetime,
+    empty: Collection[int] = (),
+) -> dict[int, list[NewItem]]:
+    """`insert_items` for many feeds (by id) in a few statements: the new items per feed.
+
+    empty: feeds known to have no stored item yet, whose ids need no lookup."""
+    unique: dict[tuple[int, str], Entry] = {}
+    for feed_id, feed_entries in entries.items():
+        for entry in feed_entries:  # a feed may repeat a guid within one document
+            unique.setdefault((feed_id, entry.guid), entry)
     # Most of a feed is already stored: ask which ids are new before inserting.
-    known: set[str] = set()
-    guids = list(unique)
-    for i in range(0, len(guids), _CHUNK):
-        known.update(
-            session.scalars(
-                select(Item.guid).where(
-                    Item.feed_id == feed_id, Item.guid.in_(guids[i : i + _CHUNK])
-                )
+    # Both IN lists use the (feed_id, guid) index; a guid of one feed that
+    # another feed also has is filtered out below.
+    lookup = [key for key in unique if key[0] not in empty]
+    known: set[tuple[int, str]] = set()
+    for i in range(0, len(lookup), _CHUNK):
+        chunk = lookup[i : i + _CHUNK]
+        found = session.execute(
+            select(Item.feed_id, Item.guid).where(
+                Item.feed_id.in_({feed_id for feed_id, _ in chunk}),
+                Item.guid.in_({guid for _, guid in chunk}),
             )
         )
+        known.update((feed_id, guid) for feed_id, guid in found)
     rows = [
         {
             "feed_id": feed_id,
@@ -79,22 +94,22 @@ def insert_items(
             "fetched_at": fetched_at,
             "fingerprint": e.fingerprint,
         }
-        for e in unique.values()
-        if e.guid not in known
+        for (feed_id, _), e in unique.items()
+        if (feed_id, e.guid) not in known
     ]
+    new: dict[int, list[NewItem]] = {feed_id: [] for feed_id in entries}
     if not rows:
-        return []
+        return new
     # One statement, compiled once and cached; SQLAlchemy sends the rows as
     # multi-row INSERT … ON CONFLICT DO NOTHING RETURNING batches ("insert
     # many values"): only rows really inserted come back (another instance may
     # race us), on SQLite and PostgreSQL alike.
+    table = Item.__table__.c
     stmt = insert_ignore(session, Item, conflict=["feed_id", "guid"]).returning(
-        Item.__table__.c.id, Item.__table__.c.guid
+        table.id, table.feed_id, table.guid
     )
-    new = [
-        NewItem(row_id, unique[guid])
-        for row_id, guid in session.connection().execute(stmt, rows)
-    ]
+    for row_id, feed_id, guid in session.connection().execute(stmt, rows):
+        new[feed_id].append(NewItem(row_id, unique[(feed_id, guid)]))
     return new
 
 
