@@ -70,7 +70,13 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
 @pytest.fixture(autouse=True)
 def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
     """Tests never see the operator's real token or database."""
-    for name in ("SLACK_BOT_TOKEN", "NORMWATCH_DATABASE_URL", "NORMWATCH_CONFIG"):
+    for name in (
+        "SLACK_BOT_TOKEN",
+        "SLACK_APP_TOKEN",
+        "SLACK_WEBHOOK_URL",
+        "NORMWATCH_DATABASE_URL",
+        "NORMWATCH_CONFIG",
+    ):
         monkeypatch.delenv(name, raising=False)
 
 

@@ -1,0 +1,79 @@
+"""How `normwatch run` chooses its Slack side from the environment."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from bot.deliver import Drainer
+from bot.runtime import Runtime
+from bot.service import connect_app, make_drainer
+from bot.slack import SlackPoster, WebhookPoster
+from tests.fakes.clock import FakeTime
+from tests.fakes.slack_api import FakeSlack
+from tests.sample import write_config
+from tests.slack_world import polled_runtime
+
+ROUTED = '[[slack.routes]]\nchannel = "#urgent"\nseverity = ["high"]\n'
+
+
+@pytest.fixture
+def rt(tmp_path: Path, fake_slack: FakeSlack) -> Iterator[Runtime]:
+    path = write_config(tmp_path, feeds=[], slack_url=fake_slack.url, extra=ROUTED)
+    runtime = polled_runtime(path, f"sqlite:///{tmp_path / 'n.db'}", FakeTime())
+    yield runtime
+    runtime.close()
+
+
+class Hit:
+    rule, topic, state, severity = "r", "ccm_withdrawal", "LT", "high"
+
+
+def test_without_an_app_token_there_is_no_app_and_no_buttons(rt: Runtime) -> None:
+    assert connect_app(rt) is None
+    drainer = make_drainer(rt)
+    assert drainer.buttons is False
+
+
+def test_an_app_token_without_a_bot_token_is_explained(
+    rt: Runtime, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setenv("SLACK_APP_TOKEN", "xapp-1-secret")
+    with caplog.at_level(logging.WARNING):
+        assert connect_app(rt) is None
+    assert (
+        "SLACK_BOT_TOKEN is not" in caplog.text and "xapp-1-secret" not in caplog.text
+    )
+
+
+def test_an_app_slack_refuses_is_reported_and_alerts_still_go(
+    rt: Runtime,
+    fake_slack: FakeSlack,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    monkeypatch.setenv("SLACK_BOT_TOKEN", fake_slack.token)
+    monkeypatch.setenv("SLACK_APP_TOKEN", "xapp-1-not-what-slack-knows")
+    with caplog.at_level(logging.ERROR, logger="normwatch.run"):
+        assert connect_app(rt) is None
+    [line] = [r.getMessage() for r in caplog.records if r.name == "normwatch.run"]
+    assert "check SLACK_APP_TOKEN" in line and "Alerts still go out" in line
+    assert "xapp-1-not-what-slack-knows" not in caplog.text
+    assert "apps.connections.open" in [c for c, _ in fake_slack.calls]
+    drainer = make_drainer(rt)
+    assert isinstance(drainer.poster, SlackPoster) and drainer.buttons is True
+    assert rt.alert_channels([Hit()]) == ["#urgent"]
+
+
+def test_a_webhook_alone_means_webhook_mode_one_channel_and_no_buttons(
+    rt: Runtime, fake_slack: FakeSlack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SLACK_WEBHOOK_URL", fake_slack.webhook_url())
+    monkeypatch.setenv("SLACK_APP_TOKEN", "xapp-1-x")
+    drainer: Drainer = make_drainer(rt)
+    assert isinstance(drainer.poster, WebhookPoster)
+    assert drainer.style().buttons is False
+    assert rt.alert_channels([Hit()]) == ["#alerts"]  # routing needs the app
