@@ -180,6 +180,19 @@ def test_in_chromium_a_search_a_filter_and_the_chart_render(
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import Select
 
+    def submit() -> None:
+        # The form reloads the page: wait until the old results are gone, or
+        # reading them races the navigation (stale elements).
+        from selenium.webdriver.support import expected_conditions as ec
+        from selenium.webdriver.support.ui import WebDriverWait
+
+        old = browser.find_element(By.ID, "results")
+        browser.find_element(By.ID, "go").click()
+        WebDriverWait(browser, 15).until(ec.staleness_of(old))
+        WebDriverWait(browser, 15).until(
+            lambda b: b.execute_script("return document.readyState") == "complete"
+        )
+
     def rows() -> list[str]:
         return [
             row.find_element(By.CSS_SELECTOR, ".title").text
@@ -197,7 +210,7 @@ def test_in_chromium_a_search_a_filter_and_the_chart_render(
 
     box = browser.find_element(By.NAME, "q")
     box.send_keys("KASETINIU saudmen*")  # no diacritics, any case
-    browser.find_element(By.ID, "go").click()
+    submit()
     assert sorted(rows()) == [
         "Lietuva perka kasetinius šaudmenis",
         "Lietuva perka kasetinius šaudmenis",
@@ -208,7 +221,7 @@ def test_in_chromium_a_search_a_filter_and_the_chart_render(
     box = browser.find_element(By.NAME, "q")
     box.clear()
     Select(browser.find_element(By.NAME, "state")).select_by_value("PL")
-    browser.find_element(By.ID, "go").click()
+    submit()
     assert sorted(rows()) == [
         "Polska kupi amunicję kasetową",
         "Sejm: wypowiedzenie konwencji o amunicji kasetowej",
