@@ -144,8 +144,9 @@ def run(ctx: click.Context, once: bool) -> None:
     from bot.health import report_health
     from bot.poll import poll_once, sync_config_feeds
     from bot.service import announce, make_drainer, run_forever
+    from storage.writerlock import single_writer
 
-    with _runtime(ctx) as rt:
+    with _runtime(ctx) as rt, single_writer(str(rt.engine.url)):
         if not once:
             run_forever(rt)
             return

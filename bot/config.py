@@ -103,6 +103,9 @@ class General(_Strict):
     alert_max_age: Duration = 7 * 86400
     tick: Duration = 30
     contact: str = Field(default="", max_length=200)
+    # How often a running instance records that it is alive; one silent for
+    # three heartbeats is taken for dead and its feeds and alerts go to others.
+    heartbeat: Duration = 10
 
     @field_validator("timezone")
     @classmethod
@@ -123,7 +126,7 @@ class General(_Strict):
             raise ValueError("use plain ASCII (an e-mail address or a URL), no accents")
         return value
 
-    @field_validator("interval", "tick")
+    @field_validator("interval", "tick", "heartbeat")
     @classmethod
     def _positive(cls, value: int) -> int:
         if value < 1:

@@ -111,7 +111,14 @@ class Drainer:
                 alert = (
                     None
                     if group
-                    else claim_next(session, now=now, lease=LEASE, skip=paused)
+                    else claim_next(
+                        session,
+                        now=now,
+                        lease=LEASE,
+                        skip=paused,
+                        owner=self.rt.owner,
+                        dead_after=self.rt.dead_after,
+                    )
                 )
             if group:
                 posts += 1
@@ -142,7 +149,15 @@ class Drainer:
             return []
         for channel, n in sorted(due_counts(session, now=now, skip=paused).items()):
             if n > burst:
-                group = claim_batch(session, channel, now=now, lease=LEASE, limit=50)
+                group = claim_batch(
+                    session,
+                    channel,
+                    now=now,
+                    lease=LEASE,
+                    limit=50,
+                    owner=self.rt.owner,
+                    dead_after=self.rt.dead_after,
+                )
                 if len(group) > burst:
                     return group
                 release(session, [a.outbox_id for a in group], now=now)

@@ -21,7 +21,7 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from bot import __version__
@@ -109,8 +109,16 @@ def sync_config_feeds(rt: Runtime) -> None:
     specs = [
         FeedSpec(f.url, f.name, f.kind, f.state, f.language) for f in rt.config.feeds
     ]
-    with transaction(rt.sessions) as session:
-        sync_feeds(session, specs, rt.clock())
+    for attempt in range(3):
+        try:
+            with transaction(rt.sessions) as session:
+                sync_feeds(session, specs, rt.clock())
+            return
+        except IntegrityError:
+            # Another instance starting at the same moment added the same new
+            # feeds first; the next try finds them and only updates.
+            if attempt == 2:
+                raise
 
 
 def _claim(rt: Runtime, now: datetime, *, force: bool) -> list[_Claimed]:
@@ -122,7 +130,12 @@ def _claim(rt: Runtime, now: datetime, *, force: bool) -> list[_Claimed]:
     with transaction(rt.sessions) as session:
         # `force` (run --once) polls every healthy feed now: cron sets the pace.
         feeds = claim_due(
-            session, intervals, now=now, owner=rt.owner, due_only=not force
+            session,
+            intervals,
+            now=now,
+            owner=rt.owner,
+            due_only=not force,
+            dead_after=rt.dead_after,
         )
         return [
             _Claimed(

@@ -21,7 +21,11 @@ from bot.runtime import Runtime
 log = logging.getLogger("normwatch.reload")
 
 # Settings read once at start: a change is noted, and needs a restart.
-RESTART_ONLY = (("storage", "url"), ("normwatch", "tick"))
+RESTART_ONLY = (
+    ("storage", "url"),
+    ("normwatch", "tick"),
+    ("normwatch", "heartbeat"),
+)
 
 
 def fingerprint(rt: Runtime) -> str | None:

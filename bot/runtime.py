@@ -8,7 +8,7 @@ import threading
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import Engine
@@ -40,13 +40,26 @@ class Runtime:
             f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         )
     )
+    # Fixed at start (a reload does not change it): how often this process
+    # beats, and so how long a silent instance is taken for alive.
+    heartbeat: timedelta = timedelta(seconds=10)
 
     @classmethod
     def open(cls, config: Config, config_path: Path) -> Runtime:
         engine = make_engine(database_url(config, config_path))
         return cls(
-            config, config_path, engine, session_factory(engine), Matcher(config)
+            config,
+            config_path,
+            engine,
+            session_factory(engine),
+            Matcher(config),
+            heartbeat=timedelta(seconds=config.normwatch.heartbeat),
         )
+
+    @property
+    def dead_after(self) -> timedelta:
+        """Silence after which an instance counts as dead: three missed beats."""
+        return 3 * self.heartbeat
 
     @property
     def state_names(self) -> dict[str, str]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import FrameType
@@ -24,6 +25,7 @@ from bot.config import Config, slack_app_token, slack_token, slack_webhook_url
 from bot.daily import send_daily_digest
 from bot.deliver import Drainer
 from bot.health import report_health
+from bot.heartbeat import Heartbeat
 from bot.poll import poll_once, sync_config_feeds
 from bot.reload import ConfigWatcher
 from bot.runtime import Runtime
@@ -125,34 +127,77 @@ def announce(rt: Runtime, drainer: Drainer) -> None:
         )
 
 
+# Waits between tries while the database is unreachable: 1, 2, 4 … 60 s.
+MAX_RETRY_WAIT = 60.0
+
+
 @dataclass
 class _Job:
-    """A scheduled step that logs its failure (the next tick tries again) and
-    whose lock tells shutdown when it has finished."""
+    """A scheduled step that survives its failures: a database outage is
+    logged once, retried with a growing wait and its end logged; any other
+    failure is logged and the next tick tries again. Its lock tells shutdown
+    when it has finished."""
 
     name: str
     step: Callable[[], object]
     rt: Runtime
     running: threading.Lock = field(default_factory=threading.Lock)
+    failures: int = 0
+    retry_at: float = 0.0  # time.monotonic() before which ticks are skipped
+    down_since: float = 0.0
 
     def __call__(self) -> None:
-        if self.rt.stopping.is_set():
+        if self.rt.stopping.is_set() or time.monotonic() < self.retry_at:
             return
         with self.running:
             try:
                 self.step()
             except SQLAlchemyError as exc:
-                reason = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
-                log.error(
-                    "%s: database error, will retry next tick: %s", self.name, reason
-                )
+                self._database_down(exc)
+                return
             except Exception:
                 log.exception("%s failed; will retry next tick", self.name)
+                return
+        if self.failures:
+            log.warning(
+                "%s: database reachable again after %.0fs; carrying on",
+                self.name,
+                time.monotonic() - self.down_since,
+            )
+            self.failures, self.retry_at = 0, 0.0
+
+    def _database_down(self, exc: SQLAlchemyError) -> None:
+        reason = str(getattr(exc, "orig", exc)).strip().splitlines()
+        reason_line = reason[0][:300] if reason else type(exc).__name__
+        now = time.monotonic()
+        if not self.failures:
+            self.down_since = now
+        self.failures += 1
+        wait = min(MAX_RETRY_WAIT, 2.0 ** (self.failures - 1))
+        self.retry_at = now + wait
+        if self.failures == 1:
+            log.error(
+                "%s: database error, retrying with backoff (nothing is lost): %s",
+                self.name,
+                reason_line,
+            )
+        else:
+            log.warning(
+                "%s: database still unreachable (try %d), next try in %.0fs: %s",
+                self.name,
+                self.failures,
+                wait,
+                reason_line,
+            )
 
 
-def poll_and_report(rt: Runtime, drainer: Drainer) -> None:
-    """One tick: poll the due feeds, then tell the team about feed health."""
-    poll_once(rt)
+def poll_and_report(rt: Runtime, drainer: Drainer, heartbeat: Heartbeat) -> None:
+    """One tick: poll the due feeds, record the cycle, then tell the team about
+    feed health."""
+    started = rt.clock()
+    reports = poll_once(rt)
+    if reports:  # a tick with nothing due is no cycle
+        heartbeat.cycle_done(started, reports)
     report_health(rt, drainer.poster)
 
 
@@ -174,16 +219,22 @@ def prune_old_items(rt: Runtime) -> int:
 def run_forever(rt: Runtime) -> None:
     drainer = make_drainer(rt)
     announce(rt, drainer)
+    heartbeat = Heartbeat(rt)
+    heartbeat.beat()  # before any claim: others must see us alive
     sync_config_feeds(rt)
     scheduler = BlockingScheduler(timezone="UTC")
     common = {"max_instances": 1, "coalesce": True, "misfire_grace_time": None}
     watcher = make_watcher(rt, drainer)
     jobs = [
+        (_Job("heartbeat", heartbeat.beat, rt), rt.heartbeat.total_seconds()),
         (
-            _Job("poll", lambda: poll_and_report(rt, drainer), rt),
+            _Job("poll", lambda: poll_and_report(rt, drainer, heartbeat), rt),
             rt.config.normwatch.tick,
         ),
-        (_Job("drain", drainer.drain, rt), DRAIN_SECONDS),
+        (
+            _Job("drain", drainer.drain, rt),
+            min(DRAIN_SECONDS, rt.config.normwatch.tick),
+        ),
         (
             _Job("daily digest", lambda: send_daily_digest(rt, drainer.poster), rt),
             DAILY_SECONDS,
@@ -231,4 +282,8 @@ def run_forever(rt: Runtime) -> None:
             log.warning(
                 "%s is still running after %ds; stopping anyway", job.name, STOP_GRACE
             )
+    try:
+        heartbeat.stopped()
+    except SQLAlchemyError as exc:
+        log.warning("could not record the stop (others take over later): %s", exc)
     log.info("normwatch stopped")

@@ -10,7 +10,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
@@ -96,12 +96,32 @@ def _alembic_config(engine: Engine) -> AlembicConfig:
     return cfg
 
 
+# Any constant will do: PostgreSQL advisory locks are named by a number.
+MIGRATION_LOCK = 0x6E6F726D  # "norm"
+
+
 def upgrade(engine: Engine, revision: str = "head") -> None:
-    """Apply Alembic migrations up to `revision`."""
+    """Apply Alembic migrations up to `revision`.
+
+    On PostgreSQL an advisory lock makes instances starting together migrate
+    one after the other: the first upgrades, the others find nothing to do.
+    """
+    postgres = engine.dialect.name == "postgresql"
     try:
-        command.upgrade(_alembic_config(engine), revision)
-        with engine.begin() as connection:
-            restore_triggers(connection)
+        with engine.connect() as lock:
+            if postgres:
+                lock.execute(
+                    text("SELECT pg_advisory_lock(:key)"), {"key": MIGRATION_LOCK}
+                )
+            try:
+                command.upgrade(_alembic_config(engine), revision)
+                with engine.begin() as connection:
+                    restore_triggers(connection)
+            finally:
+                if postgres:
+                    lock.execute(
+                        text("SELECT pg_advisory_unlock(:key)"), {"key": MIGRATION_LOCK}
+                    )
     except SQLAlchemyError as exc:
         raise StorageError(
             f"storage: {redact(str(engine.url))}: migration failed: {exc}"

@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
+from storage.instances import dead_owners
 from storage.models import Feed
 
 MAX_BACKOFF = timedelta(hours=6)
@@ -63,8 +64,16 @@ def claim_due(
     lease: timedelta = timedelta(minutes=5),
     limit: int | None = 2000,
     due_only: bool = True,
+    dead_after: timedelta | None = None,
 ) -> list[Feed]:
     """Due feeds among `urls`, leased to `owner` so another instance skips them.
+
+    A lease is free once it ends, when `owner` itself holds it (an earlier
+    cycle of ours that failed half-way; our cycles never overlap), or, with
+    `dead_after`, when its holder has stopped beating for that long (see
+    storage.instances). On PostgreSQL the rows are taken with `FOR UPDATE
+    SKIP LOCKED`: instances claiming at the same moment never wait for each
+    other nor take the same feed.
 
     With `due_only=False` healthy feeds are taken whatever their due time
     (`run --once`: cron sets the pace); failing feeds still wait out their
@@ -73,17 +82,24 @@ def claim_due(
     wanted = list(urls)
     if not wanted:
         return []
+    free = [
+        Feed.lease_until.is_(None),
+        Feed.lease_until < now,
+        Feed.lease_owner == owner,
+    ]
+    if dead_after is not None:
+        free.append(Feed.lease_owner.in_(dead_owners(now=now, timeout=dead_after)))
     query = (
         select(Feed)
         .where(Feed.url.in_(wanted))
-        .where(or_(Feed.lease_until.is_(None), Feed.lease_until < now))
+        .where(or_(*free))
         .order_by(Feed.next_due_at)
         .limit(limit)
     )
     due = or_(Feed.next_due_at.is_(None), Feed.next_due_at <= now)
     query = query.where(due if due_only else or_(due, Feed.consecutive_failures == 0))
     if session.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update(skip_locked=True)
+        query = query.with_for_update(skip_locked=True, of=Feed)
     feeds = list(session.scalars(query))
     for feed in feeds:
         feed.lease_owner, feed.lease_until = owner, now + lease

@@ -13,6 +13,7 @@ from sqlalchemy import (
     JSON,
     Boolean,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -188,6 +189,9 @@ class Outbox(Base):
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     slack_channel: Mapped[str | None] = mapped_column(String(64))
     slack_ts: Mapped[str | None] = mapped_column(String(64))
+    # Who holds the reservation: another instance may take it over once this
+    # one stops beating (see `instances`), without waiting out the lease.
+    lease_owner: Mapped[str | None] = mapped_column(String(128))
 
 
 class Feedback(Base):
@@ -233,3 +237,25 @@ class Digest(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     slack_ts: Mapped[str | None] = mapped_column(String(64))
+
+
+class Instance(Base):
+    """One `normwatch run` process, as its heartbeat tells: several instances
+    share one PostgreSQL, and `normwatch status` reads them all here."""
+
+    __tablename__ = "instances"
+
+    # The name it leases feeds and alerts under (host:pid:random).
+    id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    host: Mapped[str] = mapped_column(String(255))
+    pid: Mapped[int] = mapped_column(Integer)
+    version: Mapped[str] = mapped_column(String(32))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_seen: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    # Set by a clean stop; a killed process just stops beating.
+    stopped_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    cycles: Mapped[int] = mapped_column(Integer, default=0)
+    last_cycle_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_cycle_seconds: Mapped[float | None] = mapped_column(Float)
+    last_cycle_feeds: Mapped[int | None] = mapped_column(Integer)
+    last_cycle_errors: Mapped[int | None] = mapped_column(Integer)

@@ -11,10 +11,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Select, func, select, update
+from sqlalchemy import ColumnElement, Select, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from storage.dialect import insert_ignore
+from storage.instances import dead_owners
 from storage.models import ChannelProblem, Feed, Hit, Item, Outbox
 
 MAX_RETRY_WAIT = timedelta(hours=1)
@@ -96,8 +97,22 @@ def due(session: Session, *, now: datetime, limit: int = 50) -> list[PendingAler
     return _load(session, query.order_by(Outbox.id).limit(limit))
 
 
+def _ready(now: datetime, dead_after: timedelta | None) -> ColumnElement[bool]:
+    """Due, or reserved by an instance that has stopped beating (storage.instances)."""
+    due = Outbox.next_attempt_at <= now
+    if dead_after is None:
+        return due
+    return or_(due, Outbox.lease_owner.in_(dead_owners(now=now, timeout=dead_after)))
+
+
 def _reserve(
-    session: Session, outbox_id: int, *, now: datetime, lease: timedelta
+    session: Session,
+    outbox_id: int,
+    *,
+    now: datetime,
+    lease: timedelta,
+    owner: str | None = None,
+    dead_after: timedelta | None = None,
 ) -> bool:
     """A conditional UPDATE: True for exactly one process per due alert."""
     taken = session.execute(
@@ -105,22 +120,32 @@ def _reserve(
         .where(
             Outbox.id == outbox_id,
             Outbox.status == "pending",
-            Outbox.next_attempt_at <= now,
+            _ready(now, dead_after),
         )
-        .values(next_attempt_at=now + lease)
+        .values(next_attempt_at=now + lease, lease_owner=owner)
     )
     return bool(taken.rowcount == 1)  # type: ignore[attr-defined]
 
 
 def claim_next(
-    session: Session, *, now: datetime, lease: timedelta, skip: Iterable[str] = ()
+    session: Session,
+    *,
+    now: datetime,
+    lease: timedelta,
+    skip: Iterable[str] = (),
+    owner: str | None = None,
+    dead_after: timedelta | None = None,
 ) -> PendingAlert | None:
     """Reserve the next alert to post, oldest first within each channel.
 
     Only the oldest pending alert of a channel may go, so a channel that is
-    rate limited or broken holds its queue in order. The reservation is a
-    conditional UPDATE: of several processes, exactly one gets each alert,
-    on SQLite and PostgreSQL alike; the lease expires if its holder dies.
+    rate limited or broken holds its queue in order. The reservation (a lease
+    in `next_attempt_at`, held by `owner`) is a conditional UPDATE: of
+    several processes, exactly one gets each alert, on SQLite and PostgreSQL
+    alike; on PostgreSQL the candidates are first locked with `FOR UPDATE
+    SKIP LOCKED`, so instances never queue behind each other's claims. The
+    lease ends when it runs out or, with `dead_after`, as soon as its owner
+    has stopped beating.
     """
     heads = (
         select(func.min(Outbox.id))
@@ -128,12 +153,22 @@ def claim_next(
         .group_by(Outbox.channel)
         .scalar_subquery()
     )
-    query = select(Outbox.id).where(Outbox.id.in_(heads), Outbox.next_attempt_at <= now)
+    query = select(Outbox.id).where(Outbox.id.in_(heads), _ready(now, dead_after))
     skipped = list(skip)
     if skipped:
         query = query.where(Outbox.channel.not_in(skipped))
-    for outbox_id in session.scalars(query.order_by(Outbox.id).limit(20)).all():
-        if _reserve(session, outbox_id, now=now, lease=lease):
+    query = query.order_by(Outbox.id).limit(20)
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True, of=Outbox)
+    for outbox_id in session.scalars(query).all():
+        if _reserve(
+            session,
+            outbox_id,
+            now=now,
+            lease=lease,
+            owner=owner,
+            dead_after=dead_after,
+        ):
             query_one = _with_item().where(Outbox.id == outbox_id)
             return _load(session, query_one)[0]
     return None
@@ -155,7 +190,14 @@ def due_counts(
 
 
 def claim_batch(
-    session: Session, channel: str, *, now: datetime, lease: timedelta, limit: int
+    session: Session,
+    channel: str,
+    *,
+    now: datetime,
+    lease: timedelta,
+    limit: int,
+    owner: str | None = None,
+    dead_after: timedelta | None = None,
 ) -> list[PendingAlert]:
     """Reserve up to `limit` of a channel's alerts, oldest first, for one digest.
 
@@ -164,15 +206,24 @@ def claim_batch(
     never overtakes an alert still waiting its turn.
     """
     rows = session.execute(
-        select(Outbox.id, Outbox.next_attempt_at)
+        select(Outbox.id, Outbox.next_attempt_at, Outbox.lease_owner)
         .where(Outbox.status == "pending", Outbox.channel == channel)
         .order_by(Outbox.id)
         .limit(limit)
     ).all()
+    dead: set[str] = set()
+    if dead_after is not None:
+        dead = set(session.scalars(dead_owners(now=now, timeout=dead_after)))
     taken: list[int] = []
-    for outbox_id, next_attempt_at in rows:
-        if next_attempt_at > now or not _reserve(
-            session, outbox_id, now=now, lease=lease
+    for outbox_id, next_attempt_at, lease_owner in rows:
+        ready = next_attempt_at <= now or lease_owner in dead
+        if not ready or not _reserve(
+            session,
+            outbox_id,
+            now=now,
+            lease=lease,
+            owner=owner,
+            dead_after=dead_after,
         ):
             break
         taken.append(outbox_id)
