@@ -255,7 +255,12 @@ class Drainer:
                 alerts[0].title[:80],
             )
         else:
-            log.info("slack: posted a digest of %d alerts to %s", len(alerts), channel)
+            log.info(
+                "slack: posted a digest of %d alerts (%s) to %s",
+                len(alerts),
+                ", ".join(str(a.outbox_id) for a in alerts),
+                channel,
+            )
 
     def _record_failure(self, alerts: list[PendingAlert], delivery: Delivery) -> None:
         error = delivery.error or "slack: unknown error"
