@@ -58,7 +58,7 @@ def queue_alert(sessions: sessionmaker[Session]) -> None:
         )
         [item] = insert_items(s, feed_id, [entry], fetched_at=NOW)
         hit = HitRecord("r", "t", "high", "LT", [{"text": "x"}], "s")
-        record_hits(s, item.id, [hit], now=NOW, channel="#c", alertable=True)
+        record_hits(s, item.id, [hit], now=NOW, channels=["#c"], alertable=True)
 
 
 def test_a_dead_instances_feeds_are_free_once_its_heartbeat_is_stale(
