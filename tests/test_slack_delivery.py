@@ -354,3 +354,20 @@ def test_hostile_titles_and_summaries_arrive_inert_and_within_limits(
     # (the feed reader drops zero-width joiners, so the family is three people)
     assert "💣🇱🇹👨" in texts and "\u05dc\u05d9\u05d8\u05d0" in texts
     assert "…" in texts  # the 20,000 characters were cut, with an ellipsis
+
+
+def test_a_rate_limited_webhook_waits_for_retry_after_and_loses_nothing(
+    make_world: object,
+) -> None:
+    world: World = make_world(  # type: ignore[operator]
+        [story(n) for n in range(8)], extra="[slack.digest]\nburst = 0\n"
+    )
+    poster = WebhookPoster(
+        world.slack.webhook_url("#alerts"),
+        min_interval=0,  # unpaced, so the fake's limit is reached
+        clock=world.time.monotonic,
+        sleep=world.time.sleep,
+    )
+    world.run_ticks(Drainer(world.rt, poster, sleep=world.time.sleep))
+    assert [part(m) for m in world.slack.messages] == [f"{n:02d}" for n in range(8)]
+    assert world.slack.rate_limited > 0 and world.slack.early_calls == []

@@ -95,8 +95,8 @@ class _Handler(BaseHTTPRequestHandler):
         raw_body = self.rfile.read(length) if length else b""
         split = urlsplit(self.path)
         if split.path.startswith(("/response/", "/services/")):
-            status, text = owner._hook(split.path, raw_body)
-            self._reply_text(status, text)
+            status, text, retry_after = owner._hook(split.path, raw_body)
+            self._reply_text(status, text, retry_after)
             return
         # WebClient joins base_url and the method name, so the method is the last
         # path segment whether base_url ends in /api/ or just /.
@@ -113,10 +113,12 @@ class _Handler(BaseHTTPRequestHandler):
         )
         self._reply(status, payload, headers)
 
-    def _reply_text(self, status: int, text: str) -> None:
+    def _reply_text(self, status: int, text: str, retry_after: int | None) -> None:
         body = text.encode("utf-8")
         self.send_response(status)
         self.send_header("Content-Type", "text/plain; charset=utf-8")
+        if retry_after is not None:
+            self.send_header("Retry-After", str(retry_after))
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
@@ -490,31 +492,31 @@ class FakeSlack(BackgroundServer):
                     }
                 return 200, payload, {}
 
-    def _hook(self, path: str, body: bytes) -> tuple[int, str]:
+    def _hook(self, path: str, body: bytes) -> tuple[int, str, int | None]:
         """A response_url or incoming-webhook POST: JSON in, plain text out."""
         try:
             payload = json.loads(body.decode("utf-8"))
         except (UnicodeDecodeError, json.JSONDecodeError):
-            return 400, "invalid_payload"
+            return 400, "invalid_payload", None
         if not isinstance(payload, dict):
-            return 400, "invalid_payload"
+            return 400, "invalid_payload", None
         with self._lock:
             self._calls.append((path, payload))
             if self._is_down():
-                return 503, "service_unavailable"
+                return 503, "service_unavailable", None
             try:
                 text, blocks = self._message_content(payload)
             except SlackApiFailure as failed:
-                return 400, failed.error
+                return 400, failed.error, None
             if not text and not blocks:
-                return 400, "no_text"
+                return 400, "no_text", None
             self._responses.append((path, payload))
             if path.startswith("/services/"):
                 channel = "#" + path.rsplit("/", 1)[-1]
                 wait = self._take_slot(self.channel_id(channel))
                 if wait is not None:
                     self._responses.pop()
-                    return 429, "rate_limited"
+                    return 429, "rate_limited", max(1, math.ceil(wait))
                 self._messages.append(
                     PostedMessage(
                         channel=channel,
@@ -527,7 +529,7 @@ class FakeSlack(BackgroundServer):
                         channel_id=self.channel_id(channel),
                     )
                 )
-        return 200, "ok"
+        return 200, "ok", None
 
     def _check_auth(self, authorization: str | None) -> str | None:
         if not authorization:
