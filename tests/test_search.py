@@ -272,3 +272,27 @@ def test_items_stored_before_search_existed_become_searchable(db_url: str) -> No
             "TÜRKİYE Ottawa Sözleşmesi"
         ]
     engine.dispose()
+
+
+def test_index_text_is_the_folded_words_whether_cached_or_not() -> None:
+    from feeds.fold import FOLDED_WORD, fold
+    from storage.fulltext import index_text
+
+    for title, body, _, _ in ARCHIVE.values():
+        expected = FOLDED_WORD.findall(fold(f"{title}\n{body}"))
+        assert index_text(title, body).split() == expected
+        assert index_text(title, body).split() == expected  # from the cache
+
+
+def test_a_huge_summary_is_stored_and_its_start_searchable(
+    archive: sessionmaker[Session],
+) -> None:
+    # Two megabytes of distinct words would overflow PostgreSQL's tsvector.
+    words = " ".join(f"w{i:07d}" for i in range(250_000))
+    with transaction(archive) as s:
+        feed_id = s.scalars(select(Feed.id)).one()
+        [new] = insert_items(
+            s, feed_id, [_entry("xx", "Huge", words)], fetched_at=NOW
+        )
+    assert new.entry.summary == words
+    assert _found(archive, "w0000001") == {"xx"}
