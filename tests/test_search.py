@@ -291,8 +291,6 @@ def test_a_huge_summary_is_stored_and_its_start_searchable(
     words = " ".join(f"w{i:07d}" for i in range(250_000))
     with transaction(archive) as s:
         feed_id = s.scalars(select(Feed.id)).one()
-        [new] = insert_items(
-            s, feed_id, [_entry("xx", "Huge", words)], fetched_at=NOW
-        )
+        [new] = insert_items(s, feed_id, [_entry("xx", "Huge", words)], fetched_at=NOW)
     assert new.entry.summary == words
     assert _found(archive, "w0000001") == {"xx"}
