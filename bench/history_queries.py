@@ -501,13 +501,14 @@ def time_call(call: Callable[[], Any], runs: int = 5) -> tuple[float, float, int
     return statistics.median(timings), max(timings), len(result)
 
 
-def measure(url: str, sizes: Sizes) -> dict[str, Any]:
+def measure(url: str, sizes: Sizes, *, load: bool = True) -> dict[str, Any]:
     global COMMON_WORD, RARE_WORD
     engine = make_engine(url)
     upgrade(engine)
     dialect = engine.dialect.name
     start = time.perf_counter()
-    (load_postgresql if dialect == "postgresql" else load_sqlite)(engine, sizes)
+    if load:
+        (load_postgresql if dialect == "postgresql" else load_sqlite)(engine, sizes)
     loaded = time.perf_counter() - start
     sessions = session_factory(engine)
     results: dict[str, Any] = {
@@ -581,15 +582,26 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--json", action="store_true")
     parser.add_argument(
+        "--reuse",
+        metavar="URL",
+        help="Time the queries on an archive kept by --keep (no loading).",
+    )
+    parser.add_argument(
         "--keep",
         action="store_true",
-        help="Keep the PostgreSQL schema (printed) to explore.",
+        help="Keep the archive (its URL is printed) to explore or --reuse.",
     )
     args = parser.parse_args(argv)
     sizes = Sizes(args.items, args.hits, args.feedback)
     results = []
-    for backend in args.backends.split(","):
-        if backend == "sqlite":
+    for backend in [args.reuse] if args.reuse else args.backends.split(","):
+        if args.reuse:
+            results.append(measure(args.reuse, sizes, load=False))
+        elif backend == "sqlite" and args.keep:
+            path = Path(tempfile.gettempdir()) / f"normwatch-bench-{os.getpid()}.db"
+            results.append(measure(f"sqlite:///{path}", sizes))
+            print(f"kept: --reuse sqlite:///{path}", file=sys.stderr)
+        elif backend == "sqlite":
             with tempfile.TemporaryDirectory() as tmp:
                 results.append(measure(f"sqlite:///{Path(tmp) / 'bench.db'}", sizes))
         else:
@@ -603,7 +615,10 @@ def main(argv: list[str] | None = None) -> int:
                 )
             finally:
                 if args.keep:
-                    print(f"kept PostgreSQL schema {schema}", file=sys.stderr)
+                    print(
+                        f"kept: --reuse '{args.pg}?options=-csearch_path%3D{schema}'",
+                        file=sys.stderr,
+                    )
                 else:
                     with admin.begin() as conn:
                         conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))

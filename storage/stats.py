@@ -15,20 +15,39 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, func, select
-from sqlalchemy.orm import QueryableAttribute, Session
+from sqlalchemy import ColumnElement, Select, func, select
+from sqlalchemy.orm import QueryableAttribute, Session, aliased
 
 from storage.history import LATEST_VERDICT, HitFilter, select_hits
 from storage.models import Feed, Hit, Item
 
 GROUPINGS = ("state", "topic", "rule", "feed", "language", "day", "week")
-_COLUMNS: dict[str, QueryableAttribute[Any]] = {
-    "state": Hit.state,
-    "topic": Hit.topic,
-    "rule": Hit.rule,
-    "feed": Feed.name,
-    "language": Item.language,
-}
+
+
+def _of_item(by: str) -> ColumnElement[Any]:
+    """The hit's feed name or language, looked up per hit: the planner then
+    reads the hits and not, as SQLite would for a GROUP BY over a join,
+    every item of every feed."""
+    item, feed = aliased(Item), aliased(Feed)
+    return (
+        select(feed.name if by == "feed" else item.language)
+        .select_from(item)
+        .join(feed, feed.id == item.feed_id)
+        .where(item.id == Hit.item_id)
+        .correlate(Hit)
+        .scalar_subquery()
+    )
+
+
+def _key(by: str) -> ColumnElement[Any]:
+    simple: dict[str, QueryableAttribute[Any]] = {
+        "state": Hit.state,
+        "topic": Hit.topic,
+        "rule": Hit.rule,
+    }
+    if by in simple:
+        return simple[by].expression
+    return _of_item(by)
 
 
 @dataclass(frozen=True)
@@ -57,7 +76,7 @@ class DayCount:
 
 
 def _judged_hits(
-    session: Session, filters: HitFilter, key: QueryableAttribute[Any], by: str
+    session: Session, filters: HitFilter, key: ColumnElement[Any]
 ) -> Select[Any]:
     """Each filtered hit's `key` beside its latest verdict."""
     return select_hits(
@@ -65,8 +84,6 @@ def _judged_hits(
         key.label("key"),
         LATEST_VERDICT.c.verdict,
         dialect=session.get_bind().dialect.name,
-        items=by == "language",
-        feeds=by == "feed",
         verdicts=True,
     )
 
@@ -85,7 +102,7 @@ def count_hits(
         )
     if by in ("day", "week"):
         return _count_by_period(session, filters, weekly=by == "week", tz=tz)
-    rows = _judged_hits(session, filters, _COLUMNS[by], by).subquery()
+    rows = _judged_hits(session, filters, _key(by)).subquery()
     query = (
         select(
             rows.c.key,
@@ -115,7 +132,7 @@ def _count_by_period(
     hits: Counter[date] = Counter()
     verdicts: Counter[tuple[date, str]] = Counter()
     for created_at, verdict in session.execute(
-        _judged_hits(session, filters, Hit.created_at, "day")
+        _judged_hits(session, filters, Hit.created_at.expression)
     ):
         day = _local_day(created_at, tz)
         if weekly:
