@@ -20,18 +20,24 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import TypeVarTuple
 
 from sqlalchemy import (
     ColumnElement,
     Connection,
     Integer,
+    Select,
     bindparam,
+    column,
     literal_column,
     select,
+    table,
     text,
 )
 
 from feeds.fold import FOLDED_WORD, fold
+
+Ts = TypeVarTuple("Ts")
 
 # Created by migration 0003, per backend, outside the models: the schema
 # comparison leaves them alone (see `is_search_object`).
@@ -188,6 +194,31 @@ def search_condition(dialect: str, query: Query) -> ColumnElement[bool]:
         )
     )
     return literal_column("items.id", Integer).in_(matches)
+
+
+def newest_matches(
+    query: Select[*Ts], dialect: str, search: Query, *, newest: bool = True
+) -> Select[*Ts]:
+    """`query` over `items` narrowed to the matching items and ordered by
+    item id (storage order), newest first unless told otherwise.
+
+    On SQLite the FTS table drives the join in rowid order, so a LIMIT stops
+    the scan early even for a word in a tenth of the archive; ordering by
+    anything else would make SQLite collect and sort every match first.
+    PostgreSQL walks the primary key or the GIN index, as its statistics say.
+    """
+    if dialect == "postgresql":
+        key: ColumnElement[int] = literal_column("items.id", Integer)
+        query = query.where(search_condition(dialect, search))
+    else:
+        fts = table(FTS_TABLE, column("rowid", Integer))
+        key = fts.c.rowid
+        query = query.join(fts, fts.c.rowid == literal_column("items.id")).where(
+            literal_column(FTS_TABLE).op("MATCH")(
+                bindparam("fts_query", fts5_expression(search))
+            )
+        )
+    return query.order_by(key.desc() if newest else key.asc())
 
 
 def is_search_object(name: str | None) -> bool:

@@ -14,7 +14,7 @@ from datetime import datetime
 from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session
 
-from storage.fulltext import SearchSyntaxError, parse_query, search_condition
+from storage.fulltext import SearchSyntaxError, newest_matches, parse_query
 from storage.history import HitFilter, HitRow, list_hits
 from storage.models import Feed, Hit, Item
 
@@ -70,16 +70,11 @@ class ItemRow:
 
 
 def list_items(session: Session, filters: ItemFilter) -> list[ItemRow]:
-    """Archived items (matched or not) passing the filters, newest first."""
-    order = (
-        (Item.fetched_at.asc(), Item.id.asc())
-        if filters.oldest_first
-        else (Item.fetched_at.desc(), Item.id.desc())
-    )
+    """Archived items (matched or not) passing the filters, newest stored
+    first (item ids grow as items are stored)."""
     query = (
         select(Item, Feed.name, Feed.state)
         .join(Feed, Feed.id == Item.feed_id)
-        .order_by(*order)
         .limit(filters.limit)
         .offset(filters.offset)
     )
@@ -96,9 +91,14 @@ def list_items(session: Session, filters: ItemFilter) -> list[ItemRow]:
     if filters.matched is not None:
         has_hits = exists().where(Hit.item_id == Item.id).correlate(Item)
         query = query.where(has_hits if filters.matched else ~has_hits)
+    newest = not filters.oldest_first
     if filters.search:
         dialect = session.get_bind().dialect.name
-        query = query.where(search_condition(dialect, parse_query(filters.search)))
+        query = newest_matches(
+            query, dialect, parse_query(filters.search), newest=newest
+        )
+    else:
+        query = query.order_by(Item.id.desc() if newest else Item.id.asc())
     page = session.execute(query).all()
     rules: dict[int, list[str]] = {}
     if page:
