@@ -26,6 +26,7 @@ from rich.text import Text
 from bot import __version__
 from bot.config import Config, ConfigError, database_url, load_config, parse_duration
 from bot.languages import ISO_639_1
+from bot.logs import hide_secrets, setup_logging
 from bot.runtime import Runtime, utcnow
 from storage.db import (
     BadDatabaseURL,
@@ -56,32 +57,20 @@ class BadInput(click.ClickException):
     help="The configuration file.",
 )
 @click.option("-v", "--verbose", is_flag=True, help="Log debug detail.")
+@click.option(
+    "--log-format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    envvar="NORMWATCH_LOG_FORMAT",
+    show_default=True,
+    help="Log lines for people (text) or one JSON object a line (json).",
+)
 @click.pass_context
-def cli(ctx: click.Context, config_path: Path, verbose: bool) -> None:
+def cli(ctx: click.Context, config_path: Path, verbose: bool, log_format: str) -> None:
     """normwatch: watch feeds for talk of leaving the cluster-munitions and
     mine-ban treaties, and alert Slack."""
-    _setup_logging(verbose)
+    setup_logging(verbose=verbose, fmt=log_format)
     ctx.obj = config_path
-
-
-class _OurHandler(logging.StreamHandler):  # type: ignore[type-arg]
-    """Marks the handler this command installed, so a second call replaces it."""
-
-
-def _setup_logging(verbose: bool) -> None:
-    root = logging.getLogger()
-    for handler in [h for h in root.handlers if isinstance(h, _OurHandler)]:
-        root.removeHandler(handler)
-    handler = _OurHandler(sys.stderr)  # the current stderr, whoever set it
-    handler.setFormatter(
-        logging.Formatter(
-            "%(asctime)s %(levelname)-7s %(name)s: %(message)s", "%Y-%m-%d %H:%M:%S"
-        )
-    )
-    root.addHandler(handler)
-    root.setLevel(logging.DEBUG if verbose else logging.INFO)
-    for noisy in ("httpx", "httpcore", "apscheduler", "alembic"):
-        logging.getLogger(noisy).setLevel(logging.DEBUG if verbose else logging.WARNING)
 
 
 def _config(ctx: click.Context) -> tuple[Config, Path]:
@@ -143,12 +132,15 @@ def run(ctx: click.Context, once: bool) -> None:
     from bot.daily import send_daily_digest
     from bot.health import report_health
     from bot.poll import poll_once, sync_config_feeds
-    from bot.service import announce, make_drainer, run_forever
+    from bot.service import MetricsUnavailable, announce, make_drainer, run_forever
     from storage.writerlock import single_writer
 
     with _runtime(ctx) as rt, single_writer(str(rt.engine.url)):
         if not once:
-            run_forever(rt)
+            try:
+                run_forever(rt)
+            except MetricsUnavailable as exc:
+                raise BadInput(str(exc)) from None
             return
         drainer = make_drainer(rt)
         announce(rt, drainer)
@@ -518,9 +510,10 @@ def backtest(
     )
 
 
-# The history commands (hits, search, prune; stats; web) live in their own
-# modules; importing them registers them on `cli`.
+# The history commands (hits, search, prune; stats; web) and status live in
+# their own modules; importing them registers them on `cli`.
 from bot import history as _history  # noqa: E402,F401
+from bot import status as _status  # noqa: E402,F401
 from bot import trends as _trends  # noqa: E402,F401
 from bot import web as _web  # noqa: E402,F401
 
@@ -529,8 +522,12 @@ def main(argv: list[str] | None = None) -> None:
     """The console script: every failure is one line on stderr and exit 1."""
     try:
         status = cli.main(args=argv, prog_name="normwatch", standalone_mode=False)
-    except click.ClickException as exc:
+    except click.UsageError as exc:  # the arguments as typed, with the usage
         exc.show()
+        sys.exit(exc.exit_code)
+    except click.ClickException as exc:
+        # An error may quote a URL or a token: never print either.
+        click.echo(f"Error: {hide_secrets(exc.format_message())}", err=True)
         sys.exit(exc.exit_code)
     except click.Abort:
         click.echo("Aborted.", err=True)
@@ -538,7 +535,9 @@ def main(argv: list[str] | None = None) -> None:
     except Exception as exc:
         if logging.getLogger().isEnabledFor(logging.DEBUG):
             raise
-        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        reason = (
+            hide_secrets(str(exc).strip().splitlines()[0]) if str(exc).strip() else ""
+        )
         click.echo(
             f"normwatch: {type(exc).__name__}: {reason} (run with -v for details)",
             err=True,

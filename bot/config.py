@@ -173,6 +173,13 @@ class Storage(_Strict):
     url: str = ""
 
 
+class Metrics(_Strict):
+    """An optional Prometheus endpoint for `normwatch run`; off unless a port is set."""
+
+    port: int = Field(default=0, ge=0, le=65535)  # 0 = no endpoint
+    address: str = Field(default="127.0.0.1", min_length=1, max_length=255)
+
+
 class History(_Strict):
     """How long the archive keeps what never matched."""
 
@@ -365,6 +372,7 @@ class Rule(_Strict):
 class Config(_Strict):
     normwatch: General = Field(default_factory=General)
     storage: Storage = Field(default_factory=Storage)
+    metrics: Metrics = Field(default_factory=Metrics)
     history: History = Field(default_factory=History)
     web: Web = Field(default_factory=Web)
     fetch: Fetch = Field(default_factory=Fetch)

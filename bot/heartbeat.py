@@ -14,10 +14,19 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from bot import __version__
+from bot.metrics import Metrics
 from bot.poll import FeedReport
 from bot.runtime import Runtime
 from storage.db import transaction
-from storage.instances import Cycle, beat, mark_stopped, prune, record_cycle
+from storage.instances import (
+    Cycle,
+    beat,
+    list_instances,
+    mark_stopped,
+    prune,
+    record_cycle,
+)
+from storage.status import outbox_depth
 
 log = logging.getLogger("normwatch.heartbeat")
 
@@ -25,6 +34,7 @@ log = logging.getLogger("normwatch.heartbeat")
 @dataclass
 class Heartbeat:
     rt: Runtime
+    metrics: Metrics | None = None
 
     def beat(self) -> None:
         now = self.rt.clock()
@@ -38,6 +48,11 @@ class Heartbeat:
                 version=__version__,
             )
             prune(session, now=now)
+        if self.metrics is not None:  # the gauges are read as often as we beat
+            with self.rt.sessions() as session:
+                depth = outbox_depth(session)
+                instances = list_instances(session, now=now, timeout=self.rt.dead_after)
+            self.metrics.state(depth, sum(i.alive for i in instances), now)
 
     def cycle_done(self, started: datetime, reports: list[FeedReport]) -> Cycle:
         ended = self.rt.clock()
@@ -49,6 +64,8 @@ class Heartbeat:
         )
         with transaction(self.rt.sessions) as session:
             record_cycle(session, self.rt.owner, cycle)
+        if self.metrics is not None:
+            self.metrics.cycle(reports, cycle.seconds)
         return cycle
 
     def stopped(self) -> None:

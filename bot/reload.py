@@ -25,6 +25,8 @@ RESTART_ONLY = (
     ("storage", "url"),
     ("normwatch", "tick"),
     ("normwatch", "heartbeat"),
+    ("metrics", "port"),
+    ("metrics", "address"),
 )
 
 

@@ -26,6 +26,7 @@ from bot.daily import send_daily_digest
 from bot.deliver import Drainer
 from bot.health import report_health
 from bot.heartbeat import Heartbeat
+from bot.metrics import Metrics
 from bot.poll import poll_once, sync_config_feeds
 from bot.reload import ConfigWatcher
 from bot.runtime import Runtime
@@ -141,6 +142,7 @@ class _Job:
     name: str
     step: Callable[[], object]
     rt: Runtime
+    metrics: Metrics | None = None
     running: threading.Lock = field(default_factory=threading.Lock)
     failures: int = 0
     retry_at: float = 0.0  # time.monotonic() before which ticks are skipped
@@ -170,6 +172,8 @@ class _Job:
         reason = str(getattr(exc, "orig", exc)).strip().splitlines()
         reason_line = reason[0][:300] if reason else type(exc).__name__
         now = time.monotonic()
+        if self.metrics is not None:
+            self.metrics.database_error()
         if not self.failures:
             self.down_since = now
         self.failures += 1
@@ -216,23 +220,57 @@ def prune_old_items(rt: Runtime) -> int:
     return pruned
 
 
+def start_metrics(rt: Runtime) -> Metrics | None:
+    """The Prometheus endpoint, when `[metrics] port` asks for one."""
+    settings = rt.config.metrics
+    if not settings.port:
+        return None
+    metrics = Metrics()
+    try:
+        metrics.serve(settings.address, settings.port)
+    except OSError as exc:
+        raise MetricsUnavailable(
+            f"metrics: cannot listen on {settings.address}:{settings.port}: "
+            f"{exc.strerror or exc}; change [metrics] port or address"
+        ) from None
+    return metrics
+
+
+class MetricsUnavailable(Exception):
+    """The configured metrics address cannot be listened on."""
+
+
+def counted_drain(drainer: Drainer, metrics: Metrics | None) -> Callable[[], None]:
+    def drain() -> None:
+        started = time.monotonic()
+        report = drainer.drain()
+        if metrics is not None:
+            metrics.drain(report, time.monotonic() - started)
+
+    return drain
+
+
 def run_forever(rt: Runtime) -> None:
+    metrics = start_metrics(rt)
     drainer = make_drainer(rt)
     announce(rt, drainer)
-    heartbeat = Heartbeat(rt)
+    heartbeat = Heartbeat(rt, metrics)
     heartbeat.beat()  # before any claim: others must see us alive
     sync_config_feeds(rt)
     scheduler = BlockingScheduler(timezone="UTC")
     common = {"max_instances": 1, "coalesce": True, "misfire_grace_time": None}
     watcher = make_watcher(rt, drainer)
     jobs = [
-        (_Job("heartbeat", heartbeat.beat, rt), rt.heartbeat.total_seconds()),
         (
-            _Job("poll", lambda: poll_and_report(rt, drainer, heartbeat), rt),
+            _Job("heartbeat", heartbeat.beat, rt, metrics),
+            rt.heartbeat.total_seconds(),
+        ),
+        (
+            _Job("poll", lambda: poll_and_report(rt, drainer, heartbeat), rt, metrics),
             rt.config.normwatch.tick,
         ),
         (
-            _Job("drain", drainer.drain, rt),
+            _Job("drain", counted_drain(drainer, metrics), rt, metrics),
             min(DRAIN_SECONDS, rt.config.normwatch.tick),
         ),
         (

@@ -37,6 +37,8 @@ from feeds.jsonfeed import NotAJsonFeed, looks_like_json, parse_json_feed
 from feeds.rawfeed import RawEntry, RawFeed
 from feeds.text import plain_text, without_controls
 from feeds.xmlfeed import parse_xml, xml_error
+from feeds.xmlguard import HostileXML, check_tags
+from feeds.xmlguard import check as check_xml
 
 log = logging.getLogger(__name__)
 
@@ -176,6 +178,11 @@ def parse_feed(
             raw = parse_json_feed(body, response_headers)
         except NotAJsonFeed as exc:
             raise ParseError(str(exc)) from None
+    if raw is None:
+        try:
+            check_tags(body)
+        except HostileXML as exc:
+            raise ParseError(f"refused: {exc}") from None
     if raw is None and FAST_PATH:
         try:
             raw = parse_xml(body, response_headers)
@@ -185,6 +192,10 @@ def parse_feed(
             )
             raw = None
     if raw is None:
+        try:
+            check_xml(body, response_headers)
+        except HostileXML as exc:
+            raise ParseError(f"refused: {exc}") from None
         raw = _with_feedparser(body, response_headers)
 
     if raw.problem is not None and not raw.entries:

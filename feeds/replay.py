@@ -154,6 +154,7 @@ class Replay:
         self.frames: list[_Frame] = []
         self.content: _Frame | None = None  # the open text element, if any
         self.item: ET.Element | None = None  # the entry being read, if any
+        self.item_depth = 0  # how deep inside it the parser is
         self.leaf = False  # a value element (link, guid, date...) is open
         self.names: dict[str, _Name] = {}
         self.namespace_map: dict[str | None, str] = {}
@@ -274,6 +275,13 @@ class Replay:
                     if value is item:
                         self.item = None
                         self.close_item(value)
+                    else:
+                        self.item_depth -= 1
+                elif event == "start":
+                    # Give up before building a tree the replay would refuse.
+                    self.item_depth += 1
+                    if self.item_depth >= _MAX_DEPTH:
+                        raise Unsure("elements nested too deep")
                 elif event == "start-ns":
                     if value[0] and value[1] == XLINK_NS:
                         raise Unsure("an XLink declaration inside an entry")
