@@ -157,6 +157,9 @@ class Fetch(_Strict):
     read_timeout: Duration = 20
     deadline: Duration = 60
     max_body: Annotated[int, BeforeValidator(parse_size)] = 10 * 1024 * 1024
+    # Worker processes that parse changed feeds once a cycle has more than 16;
+    # 0 = parse in the bot process (each worker costs ~85 MB and its start-up).
+    parse_workers: int = Field(default=0, ge=0, le=16)
     # A feed failing this long is reported once to the ops channel (and again
     # when it recovers); 0 = never.
     report_failing_after: Duration = 6 * 3600

@@ -15,7 +15,6 @@ import asyncio
 import hashlib
 import logging
 import multiprocessing
-import os
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
@@ -52,12 +51,11 @@ from storage.feedstate import (
 
 log = logging.getLogger("normwatch.poll")
 
-# Parsing is pure, CPU-bound Python. Past this many changed feeds in one
-# cycle the rest go to worker processes, so the event loop (downloads) and
-# the store thread keep the interpreter; for a few feeds a pool would cost
-# more to start than it saves.
+# Parsing is pure, CPU-bound Python. With `[fetch] parse_workers`, changed
+# feeds past this many in one cycle are parsed in worker processes, so the
+# event loop (downloads) and the store thread keep the interpreter; for a few
+# feeds a pool would cost more to start than it saves.
 POOL_AFTER = 16
-PARSE_WORKERS = min(2, os.cpu_count() or 1)
 # Feeds stored per transaction: one commit (one fsync) for many feeds.
 BATCH = 64
 
@@ -395,21 +393,22 @@ async def _cycle(rt: Runtime, claimed: list[_Claimed]) -> list[FeedReport]:
 
 
 class _Parsing:
-    """Where the cycle's changed feeds are parsed: the store thread for the
-    first few, then worker processes, started once a cycle has enough work
-    to pay for them (and only on a machine with cores to spare)."""
+    """Where the cycle's changed feeds are parsed: the store thread, or, when
+    workers are configured, worker processes for all but the first few,
+    started once a cycle has enough work to pay for them."""
 
-    def __init__(self, queue: asyncio.Queue[_Ready | None]) -> None:
+    def __init__(self, queue: asyncio.Queue[_Ready | None], workers: int) -> None:
         self.queue = queue
+        self.workers = workers
         self.changed = 0
         self.pool: ProcessPoolExecutor | None = None
         self.tasks: set[asyncio.Future[None]] = set()
 
     def add(self, feed: _Claimed, result: FetchResult, now: datetime) -> None:
         self.changed += 1
-        if self.pool is None and self.changed > POOL_AFTER and PARSE_WORKERS > 1:
+        if self.pool is None and self.workers and self.changed > POOL_AFTER:
             self.pool = ProcessPoolExecutor(
-                PARSE_WORKERS, mp_context=multiprocessing.get_context("spawn")
+                self.workers, mp_context=multiprocessing.get_context("spawn")
             )
         if self.pool is None:
             self.queue.put_nowait((feed, result, None))
@@ -442,7 +441,8 @@ class _Parsing:
         if self.tasks:
             await asyncio.gather(*self.tasks)
         if self.pool is not None:
-            self.pool.shutdown(wait=False, cancel_futures=True)
+            # Every job is done: this only waits for the idle workers to exit.
+            await asyncio.to_thread(self.pool.shutdown)
 
 
 async def _store_queue(
@@ -474,7 +474,7 @@ async def _cycle_with(
     unchanged: list[tuple[_Claimed, FetchResult]] = []
     queue: asyncio.Queue[_Ready | None] = asyncio.Queue()
     storing = asyncio.ensure_future(_store_queue(rt, queue, worker, reports))
-    parsing = _Parsing(queue)
+    parsing = _Parsing(queue, rt.config.fetch.parse_workers)
     try:
         async for result in fetch_stream(
             targets, agent=agent, limits=fetch_limits(rt.config)

@@ -14,6 +14,8 @@ from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
+from http.cookiejar import CookieJar
+from typing import Any
 from urllib.parse import urlsplit
 from urllib.request import getproxies
 
@@ -82,6 +84,18 @@ def retry_after(value: str | None, now: datetime | None = None) -> float | None:
     return min(max(0.0, seconds), MAX_RETRY_AFTER)
 
 
+class _FeedCookies(CookieJar):
+    """httpx reads each response's cookies through the standard library's
+    email-message machinery, a fair share of a 304's cost; most feeds set
+    none, so look for a Set-Cookie header first."""
+
+    def extract_cookies(self, response: Any, request: Any) -> None:
+        answer = getattr(response, "response", None)  # httpx's wrapper holds it
+        if isinstance(answer, httpx.Response) and "set-cookie" not in answer.headers:
+            return
+        super().extract_cookies(response, request)
+
+
 def make_client(agent: str, limits: FetchLimits | None = None) -> httpx.AsyncClient:
     """The one client of a cycle. Its transport is feeds.transport's lean one,
     unless the environment names a proxy: then httpx's own, which speaks to it."""
@@ -91,6 +105,7 @@ def make_client(agent: str, limits: FetchLimits | None = None) -> httpx.AsyncCli
         transport = LeanTransport(max_idle_per_host=max(limits.per_host, 1))
     return httpx.AsyncClient(
         transport=transport,
+        cookies=_FeedCookies(),
         follow_redirects=True,
         max_redirects=MAX_REDIRECTS,
         timeout=httpx.Timeout(limits.read_timeout, connect=limits.connect_timeout),

@@ -74,11 +74,12 @@ def farm() -> Iterator[BaseFarm]:
         yield running
 
 
-def write_farm_config(directory: Path, farm: BaseFarm) -> Path:
+def write_farm_config(directory: Path, farm: BaseFarm, parse_workers: int = 0) -> Path:
     parts = [
         '[normwatch]\ntimezone = "Europe/Vilnius"\n',
         f"[fetch]\nconcurrency = 64\nper_host = 4\nconnect_timeout = {CONNECT}\n"
-        f'read_timeout = {READ}\ndeadline = {DEADLINE}\nmax_body = "{MAX_BODY}"\n',
+        f'read_timeout = {READ}\ndeadline = {DEADLINE}\nmax_body = "{MAX_BODY}"\n'
+        f"parse_workers = {parse_workers}\n",
         STATES,
         GROUPS,
         RULES,
@@ -315,3 +316,23 @@ def test_a_farm_of_520_feeds_is_polled_whole_and_then_conditionally(
     assert not [f.name for f in bad if asked_in_cycle_2[f.path]]
     assert not any(by_name[name].kind != "good" for name in second)
     assert_each_good_entry_stored_once(farm, stored(db_url))
+
+
+def test_feeds_parsed_in_worker_processes_are_stored_the_same(
+    tmp_path: Path, db_url: str
+) -> None:
+    # 80 feeds, about 70 of them good: well past the 16 changed feeds after
+    # which a cycle hands parsing to `[fetch] parse_workers` processes.
+    catalogue = Catalogue(count=80, hosts=4, seed="parse-workers")
+    with FarmProcess(catalogue, trickle_every=0.5) as farm:
+        config = write_farm_config(tmp_path, farm, parse_workers=2)
+        out, _ = run_once(config, db_url)
+        assert len(reports(out)) == len(catalogue.feeds)
+        assert_each_good_entry_stored_once(farm, stored(db_url))
+        health = feed_rows(config, db_url)
+    for feed in catalogue.feeds:
+        row = health[feed.name]
+        if feed.good:
+            assert row["status"] == "ok", (feed.name, row["last_error"])
+        else:
+            assert str(row["last_error"]).startswith(EXPECTED_ERROR[feed.kind])

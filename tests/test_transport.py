@@ -217,3 +217,26 @@ def test_the_size_cap_applies_while_the_body_streams() -> None:
 
     result, _, _ = _run(script, go)  # type: ignore[misc]
     assert result.error == "body larger than 97.6562 KB; not read"
+
+
+def test_a_cookie_the_site_sets_is_sent_back_on_the_next_request() -> None:
+    async def script(n: int, head: bytes) -> tuple[bytes, bool]:
+        if n == 1:
+            return _answer(
+                "302 Found",
+                [
+                    "Location: /feed",
+                    "Set-Cookie: consent=yes; Path=/",
+                    "Content-Length: 0",
+                ],
+            ), False
+        return _answer("200 OK", ["Content-Length: 6"], b"<rss/>"), False
+
+    async def go(url: str) -> object:
+        async with make_client("t") as client:
+            return await fetch_one(client, FetchTarget(f"{url}/start"))
+
+    result, _, requests = _run(script, go)  # type: ignore[misc]
+    assert result.body == b"<rss/>"
+    assert b"cookie: consent=yes" in requests[1].lower()
+    assert b"cookie:" not in requests[0].lower()
