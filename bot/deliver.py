@@ -147,7 +147,10 @@ class Drainer:
         burst = self.rt.config.slack.digest.burst
         if not burst:
             return []
-        for channel, n in sorted(due_counts(session, now=now, skip=paused).items()):
+        counts = due_counts(
+            session, now=now, skip=paused, dead_after=self.rt.dead_after
+        )
+        for channel, n in sorted(counts.items()):
             if n > burst:
                 group = claim_batch(
                     session,

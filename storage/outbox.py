@@ -175,12 +175,18 @@ def claim_next(
 
 
 def due_counts(
-    session: Session, *, now: datetime, skip: Iterable[str] = ()
+    session: Session,
+    *,
+    now: datetime,
+    skip: Iterable[str] = (),
+    dead_after: timedelta | None = None,
 ) -> dict[str, int]:
-    """How many alerts each channel has waiting whose time has come."""
+    """How many alerts each channel has waiting whose time has come (a dead
+    instance's reservations included, with `dead_after`: a digest it never
+    finished goes out again as a digest)."""
     query = (
         select(Outbox.channel, func.count())
-        .where(Outbox.status == "pending", Outbox.next_attempt_at <= now)
+        .where(Outbox.status == "pending", _ready(now, dead_after))
         .group_by(Outbox.channel)
     )
     skipped = list(skip)

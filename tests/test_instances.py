@@ -21,7 +21,7 @@ from storage.instances import (
     mark_stopped,
     record_cycle,
 )
-from storage.outbox import claim_next
+from storage.outbox import claim_batch, claim_next, due_counts
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 TIMEOUT = timedelta(seconds=30)
@@ -43,22 +43,25 @@ def alive(sessions: sessionmaker[Session], owner: str, at: datetime) -> None:
         beat(s, owner, now=at, host="h", pid=1, version="t")
 
 
-def queue_alert(sessions: sessionmaker[Session]) -> None:
+def queue_alerts(sessions: sessionmaker[Session], n: int = 1) -> None:
     with transaction(sessions) as s:
         feed_id = claim_due(s, URLS[:1], now=NOW, owner="setup")[0].id
-        entry = Entry(
-            guid="g",
-            url="https://x.example/1",
-            canonical_url="https://x.example/1",
-            title="t",
-            summary="s",
-            language="lt",
-            published_at=NOW,
-            fingerprint="f",
-        )
-        [item] = insert_items(s, feed_id, [entry], fetched_at=NOW)
+        entries = [
+            Entry(
+                guid=f"g{i}",
+                url=f"https://x.example/{i}",
+                canonical_url=f"https://x.example/{i}",
+                title="t",
+                summary="s",
+                language="lt",
+                published_at=NOW,
+                fingerprint=f"f{i}",
+            )
+            for i in range(n)
+        ]
         hit = HitRecord("r", "t", "high", "LT", [{"text": "x"}], "s")
-        record_hits(s, item.id, [hit], now=NOW, channels=["#c"], alertable=True)
+        for item in insert_items(s, feed_id, entries, fetched_at=NOW):
+            record_hits(s, item.id, [hit], now=NOW, channels=["#c"], alertable=True)
 
 
 def test_a_dead_instances_feeds_are_free_once_its_heartbeat_is_stale(
@@ -118,7 +121,7 @@ def test_an_instance_takes_back_its_own_leftover_leases(
 def test_an_alert_held_by_a_dead_instance_is_taken_over_before_its_lease_ends(
     sessions: sessionmaker[Session],
 ) -> None:
-    queue_alert(sessions)
+    queue_alerts(sessions)
     alive(sessions, "a", NOW)
     lease = timedelta(minutes=2)
     with transaction(sessions) as s:
@@ -177,3 +180,26 @@ def test_cycles_are_recorded_per_instance_and_listed_with_liveness(
         1,
     )
     assert (b.id, b.alive, b.cycles, b.last_cycle_at) == ("b", False, 0, None)
+
+
+def test_a_dead_instances_digest_reservation_is_due_again_as_a_whole(
+    sessions: sessionmaker[Session],
+) -> None:
+    # It went out as one digest; if its instance died before storing Slack's
+    # answer, it must go again as one digest, not as twelve messages.
+    queue_alerts(sessions, 12)
+    alive(sessions, "a", NOW)
+    lease = timedelta(minutes=2)
+    with transaction(sessions) as s:
+        taken = claim_batch(
+            s, "#c", now=NOW, lease=lease, limit=50, owner="a", dead_after=TIMEOUT
+        )
+    assert len(taken) == 12
+    soon, dead = NOW + timedelta(seconds=10), NOW + timedelta(seconds=45)
+    with transaction(sessions) as s:
+        assert due_counts(s, now=soon, dead_after=TIMEOUT) == {}
+        assert due_counts(s, now=dead, dead_after=TIMEOUT) == {"#c": 12}
+        again = claim_batch(
+            s, "#c", now=dead, lease=lease, limit=50, owner="b", dead_after=TIMEOUT
+        )
+    assert [a.outbox_id for a in again] == [a.outbox_id for a in taken]
