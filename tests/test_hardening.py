@@ -13,6 +13,7 @@ import httpx
 import pytest
 from click.testing import CliRunner
 from sqlalchemy import create_engine, select
+from sqlalchemy.exc import OperationalError
 
 import bot.poll
 from bot.cli import cli, main
@@ -81,6 +82,52 @@ def test_one_feed_failing_inside_the_cycle_does_not_stop_the_others(
     feeds = {f.name: f for f in rows(db_url, select(Feed))}  # type: ignore[attr-defined]
     assert feeds["Bad"].consecutive_failures == 1 and feeds["Bad"].lease_owner is None
     assert feeds["Good"].consecutive_failures == 0 and feeds["Good"].lease_owner is None
+
+
+def test_a_storage_failure_of_one_feed_rolls_back_only_that_feed(
+    tmp_path: Path,
+    feed_server: FeedServer,
+    fake_slack: FakeSlack,
+    db_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Feeds are stored a batch per transaction: a failure rolls the batch back,
+    # and then only the culprit may stay unstored, with its error.
+    for name in ("bad", "good", "other"):
+        feed_server.add(
+            f"/{name}.xml",
+            rss(SIGNAL, (f"{name} news", f"https://{name}.example/1", "")),
+        )
+    config = write_config(
+        tmp_path,
+        feeds=[
+            (name.title(), feed_server.url(f"/{name}.xml"), "LT")
+            for name in ("bad", "good", "other")
+        ],
+        slack_url=fake_slack.url,
+    )
+    real = bot.poll._store
+
+    def failing(session: object, rt: object, feed: object, *args: object) -> object:
+        if feed.name == "Bad":  # type: ignore[attr-defined]
+            raise OperationalError("INSERT INTO items", {}, Exception("disk I/O error"))
+        return real(session, rt, feed, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(bot.poll, "_store", failing)
+    code, out, err = run_once(
+        config, SLACK_BOT_TOKEN=fake_slack.token, NORMWATCH_DATABASE_URL=db_url
+    )
+    assert code == 0, err
+    assert "storage: OperationalError: disk I/O error" in out
+    feeds = {f.name: f for f in rows(db_url, select(Feed))}  # type: ignore[attr-defined]
+    items = rows(db_url, select(Item.feed_id))
+    per_feed = {
+        name: sum(1 for (i,) in items if i == f.id) for name, f in feeds.items()
+    }  # type: ignore[attr-defined]
+    assert per_feed == {"Bad": 0, "Good": 2, "Other": 2}
+    assert feeds["Bad"].consecutive_failures == 1  # type: ignore[attr-defined]
+    assert feeds["Good"].consecutive_failures == 0  # type: ignore[attr-defined]
+    assert len(fake_slack.messages) == 1  # the story, once, from the feeds that stored
 
 
 def test_oversized_validators_long_guids_and_nul_bytes_are_stored_safely(
