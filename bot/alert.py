@@ -44,6 +44,14 @@ NOT_RELEVANT_ACTION = "normwatch_not_relevant"
 FEEDBACK_BLOCK = "normwatch_feedback"
 
 
+def mrkdwn(text: str) -> dict[str, Any]:
+    """A mrkdwn text object that Slack takes as written: with the default
+    `verbatim: false` Slack itself turns a bare "@channel", "@here" or "#general"
+    in feed text into a live mention or link. Our own `<!here>` and `<url|label>`
+    markup still works."""
+    return {"type": "mrkdwn", "text": text, "verbatim": True}
+
+
 def escape_entities(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
@@ -208,10 +216,7 @@ def render_alert(
         },
         {
             "type": "section",
-            "text": {
-                "type": "mrkdwn",
-                "text": cut(f"{title_line}\n{meta}", SECTION_MAX),
-            },
+            "text": mrkdwn(cut(f"{title_line}\n{meta}", SECTION_MAX)),
         },
     ]
     snippet = strip_invisible(first.snippet)
@@ -221,7 +226,7 @@ def render_alert(
         blocks.append(
             {
                 "type": "section",
-                "text": {"type": "mrkdwn", "text": cut(body, SECTION_MAX)},
+                "text": mrkdwn(cut(body, SECTION_MAX)),
             }
         )
     rules = ", ".join(dict.fromkeys(h.rule for h in alert.hits))
@@ -233,7 +238,7 @@ def render_alert(
     blocks.append(
         {
             "type": "context",
-            "elements": [{"type": "mrkdwn", "text": cut(context, SECTION_MAX)}],
+            "elements": [mrkdwn(cut(context, SECTION_MAX))],
         }
     )
     if style.buttons:

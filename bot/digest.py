@@ -18,6 +18,7 @@ from bot.alert import (
     cut,
     escape,
     flag,
+    mrkdwn,
     safe_url,
     strip_invisible,
     topic_words,
@@ -55,7 +56,7 @@ def sections(lines: Sequence[str]) -> list[dict[str, Any]]:
 
 
 def _mrkdwn(text: str) -> dict[str, Any]:
-    return {"type": "section", "text": {"type": "mrkdwn", "text": text}}
+    return {"type": "section", "text": mrkdwn(text)}
 
 
 def _header(text: str) -> dict[str, Any]:

@@ -109,3 +109,56 @@ def test_the_daily_digest_escapes_story_titles() -> None:
     assert (
         "<!channel>" not in text and "&lt;!channel&gt;" in text and "3 outlets" in text
     )
+
+
+# --- Slack's automatic parsing ---------------------------------------------------
+# A mrkdwn text object without `verbatim: true` lets Slack turn plain "@channel",
+# "@here", "#general" and bare URLs into live mentions and links; feed text must
+# never get that treatment.
+
+BARE_MENTIONS = "@channel @here @everyone #general see www.evil.example"
+
+
+def mrkdwn_objects(node: object) -> list[dict[str, object]]:
+    found: list[dict[str, object]] = []
+    if isinstance(node, dict):
+        if node.get("type") == "mrkdwn":
+            found.append(node)
+        for value in node.values():
+            found += mrkdwn_objects(value)
+    elif isinstance(node, list):
+        for item in node:
+            found += mrkdwn_objects(item)
+    return found
+
+
+def assert_not_auto_parsed(blocks: list[dict[str, object]]) -> None:
+    carrying = [o for o in mrkdwn_objects(blocks) if "@channel" in str(o["text"])]
+    assert carrying, "the feed text should be in the message"
+    for obj in carrying:
+        assert obj.get("verbatim") is True, obj
+
+
+def test_bare_mentions_in_an_alert_are_not_parsed_by_slack() -> None:
+    hostile = replace(
+        ALERT,
+        title=f"{BARE_MENTIONS} title",
+        hits=[replace(HIT, snippet=f"{BARE_MENTIONS} snippet", matched=["@channel"])],
+    )
+    assert_not_auto_parsed(render(hostile).blocks)
+    # The team's own mention still works: verbatim keeps <!here> markup live.
+    assert "<!here>" in json.dumps(render(hostile).blocks)
+
+
+def test_bare_mentions_in_digests_are_not_parsed_by_slack() -> None:
+    hostile = replace(ALERT, title=BARE_MENTIONS)
+    burst, _ = render_burst([hostile] * 12)
+    assert_not_auto_parsed(burst.blocks)
+    summary = DaySummary(
+        day="2026-11-27",
+        hits=1,
+        by_state={"LT": 1},
+        by_topic={"ccm_withdrawal": 1},
+        top=[TopStory(BARE_MENTIONS, None, "LT", "ccm_withdrawal", 1)],
+    )
+    assert_not_auto_parsed(render_daily(summary, states=STATES).blocks)

@@ -295,6 +295,7 @@ HOSTILE = [
     "<!channel> <@U123> <#C0123> <https://evil.example|click> &amp;lt;",
     "\u202eLithuania\u202c \u05dc\u05d9\u05d8\u05d0 \u0644\u064a\u062a\u0648\u0627\u0646\u064a\u0627 \u2067rtl\u2069",
     "zero\u200bwidth\u2060joiner\ufeff <!here\u200b> <\u200b@U999>",
+    "@channel @here #general www.evil.example",
     "emoji 💣🇱🇹👨‍👩‍👧 *bold* _it_ ~strike~ `code` ```block```",
     "x" * 20_000,
 ]
@@ -326,6 +327,12 @@ def test_hostile_titles_and_summaries_arrive_inert_and_within_limits(
                 assert len(block["text"]["text"]) <= 3000
                 texts.append(block["text"]["text"])
             texts += [e["text"] for e in block.get("elements", []) if "text" in e]
+        # Slack would turn a bare @channel in a non-verbatim mrkdwn object into
+        # a live mention.
+        for obj in re.findall(
+            r'\{"type": "mrkdwn"[^{}]*\}', json.dumps(message.blocks)
+        ):
+            assert '"verbatim": true' in obj, obj
         for text in texts:
             # Every <…> is one of our own links: the article, or its translation.
             inert = OUR_LINK.sub("", text)
