@@ -18,16 +18,25 @@ from slack_bolt.adapter.socket_mode import SocketModeHandler
 from slack_sdk import WebClient
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot.alert import NOT_RELEVANT_ACTION, RELEVANT_ACTION, cut, escape
+from bot.alert import (
+    NOT_RELEVANT_ACTION,
+    RELEVANT_ACTION,
+    SECTION_MAX,
+    cut,
+    escape,
+    mrkdwn,
+)
 from bot.commands import Answer, answer
 from bot.runtime import Runtime
 from storage.db import transaction
-from storage.feedback import record_feedback
+from storage.feedback import judgements, record_feedback
 
 log = logging.getLogger("normwatch.app")
 
 COMMAND = "/normwatch"
 VERDICT_BLOCK = "normwatch_verdict"
+# The verdict line names this many judges at most (the latest ones).
+MAX_JUDGES = 10
 VERDICT_WORDS = {
     "relevant": ":white_check_mark: Relevant",
     "not_relevant": ":no_entry_sign: Not relevant",
@@ -35,19 +44,21 @@ VERDICT_WORDS = {
 
 
 def with_verdict(
-    blocks: list[dict[str, Any]], verdict: str, who: str, when: str
+    blocks: list[dict[str, Any]], verdicts: list[tuple[str, str, str]]
 ) -> list[dict[str, Any]]:
-    """The alert's blocks with one line saying who judged it, and how."""
+    """The alert's blocks with a line per person who judged it (verdict, name,
+    when), so a second judge does not hide the first."""
     kept = [b for b in blocks if b.get("block_id") != VERDICT_BLOCK]
+    if not verdicts:
+        return kept
+    said = [
+        f"{VERDICT_WORDS[verdict]} — marked by {escape(cut(who, 80))}, {when}"
+        for verdict, who, when in verdicts[-MAX_JUDGES:]
+    ]
     line = {
         "type": "context",
         "block_id": VERDICT_BLOCK,
-        "elements": [
-            {
-                "type": "mrkdwn",
-                "text": f"{VERDICT_WORDS[verdict]} — marked by {escape(cut(who, 80))}, {when}",
-            }
-        ],
+        "elements": [mrkdwn(cut("\n".join(said), SECTION_MAX))],
     }
     return [*kept, line][-50:]
 
@@ -129,14 +140,22 @@ def judge(
     ).get("channel_id")
     if not channel or not message.get("ts"):
         return
-    when = now.astimezone(ZoneInfo(rt.config.normwatch.timezone)).strftime(
-        "%d %b %H:%M"
-    )
+    # Read after the commit, so the line shows every judge, not just this click.
+    zone = ZoneInfo(rt.config.normwatch.timezone)
+    with rt.sessions() as session:
+        said = [
+            (
+                j.verdict,
+                j.who.rsplit(" (", 1)[0],
+                f"{j.at.astimezone(zone):%d %b %H:%M}",
+            )
+            for j in judgements(session, hit_ids)
+        ]
     client.chat_update(
         channel=channel,
         ts=message["ts"],
         text=str(message.get("text") or ""),
-        blocks=with_verdict(list(message.get("blocks") or []), verdict, name, when),
+        blocks=with_verdict(list(message.get("blocks") or []), said),
     )
 
 

@@ -7,6 +7,7 @@ hit's verdict (storage.history.latest_verdict).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
@@ -31,3 +32,24 @@ def record_feedback(
             Feedback(hit_id=hit_id, verdict=verdict, who=who[:200], created_at=now)
         )
     return len(known)
+
+
+@dataclass(frozen=True)
+class Judgement:
+    who: str
+    verdict: str
+    at: datetime
+
+
+def judgements(session: Session, hit_ids: Sequence[int]) -> list[Judgement]:
+    """Each person's latest verdict on these hits, the most recent click last."""
+    rows = session.execute(
+        select(Feedback.who, Feedback.verdict, Feedback.created_at)
+        .where(Feedback.hit_id.in_(list(hit_ids)))
+        .order_by(Feedback.created_at, Feedback.id)
+    ).all()
+    latest: dict[str, Judgement] = {}
+    for who, verdict, at in rows:
+        latest.pop(who, None)  # re-inserted: a change of mind moves to the end
+        latest[who] = Judgement(who, verdict, at)
+    return list(latest.values())

@@ -278,6 +278,33 @@ def test_not_relevant_click_records_feedback_and_updates_the_alert(app: App) -> 
     assert "ccm_withdrawal: 1 / 1 (100%)" in app.command("stats")["text"]
 
 
+def test_two_people_judging_an_alert_both_show_on_it(app: App) -> None:
+    message = lt_alert(app)
+    app.click(message, RELEVANT_ACTION, user="alice")
+    [first] = wait_for(lambda: app.slack.updates)
+    # bob clicks on the message as it stands after alice's click
+    app.click(app.slack.messages[app.slack.messages.index(first)], NOT_RELEVANT_ACTION)
+    second = wait_for(lambda: app.slack.updates[1:])[0]
+    shown = json.dumps(
+        [b for b in second.blocks if b.get("block_id") == VERDICT_BLOCK],
+        ensure_ascii=False,
+    )
+    assert "Relevant — marked by alice" in shown, shown
+    assert "Not relevant — marked by bob" in shown, shown
+    # Each person's latest click is what shows: alice changes her mind.
+    app.click(
+        app.slack.messages[app.slack.messages.index(second)],
+        NOT_RELEVANT_ACTION,
+        "alice",
+    )
+    third = wait_for(lambda: app.slack.updates[2:])[0]
+    shown = json.dumps(
+        [b for b in third.blocks if b.get("block_id") == VERDICT_BLOCK],
+        ensure_ascii=False,
+    )
+    assert shown.count("Not relevant — ") == 2 and ":white_check_mark:" not in shown
+
+
 def test_a_click_on_an_alert_normwatch_no_longer_has_says_so(app: App) -> None:
     app.click(lt_alert(app), RELEVANT_ACTION, value="987654")  # a hit since pruned
     [(path, body)] = wait_for(lambda: app.slack.responses)
