@@ -34,7 +34,9 @@ def due_day(daily_at: str, now: datetime, timezone: str) -> tuple[str, datetime]
     local = now.astimezone(zone)
     hour, minute = map(int, daily_at.split(":"))
     moment = datetime.combine(local.date(), time(hour, minute), tzinfo=zone)
-    if local < moment:
+    # Compared as instants, not wall times: a time the spring clock change
+    # skips (03:30 when 03:00 jumps to 04:00) comes at 04:30, never before.
+    if now < moment:
         return None
     return local.date().isoformat(), moment
 

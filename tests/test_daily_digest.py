@@ -82,6 +82,34 @@ def test_due_day_is_the_local_day_once_its_time_has_come() -> None:
     assert due_day("", START, "UTC") is None
 
 
+def test_a_daily_time_skipped_by_the_spring_clock_change_is_never_early() -> None:
+    # 28 March 2027 in Vilnius: 03:00 EET jumps to 04:00 EEST (01:00 UTC), so
+    # 03:30 does not exist that day; it is taken as 04:30 EEST (01:30 UTC).
+    zone = "Europe/Vilnius"
+    jump = datetime(2027, 3, 28, 1, 0, tzinfo=UTC)
+    for minutes in (0, 10, 29):
+        now = jump + timedelta(minutes=minutes)
+        assert due_day("03:30", now, zone) is None, now
+    day, moment = due_day("03:30", jump + timedelta(minutes=30), zone) or ("", None)
+    assert moment is not None and day == "2027-03-28"
+    assert moment.astimezone(UTC) == datetime(2027, 3, 28, 1, 30, tzinfo=UTC)
+    # The window a digest covers never reaches past the moment it is sent.
+    for minutes in range(0, 24 * 60, 7):
+        now = jump - timedelta(hours=12) + timedelta(minutes=minutes)
+        due = due_day("03:30", now, zone)
+        assert due is None or due[1] <= now, (now, due)
+
+
+def test_the_daily_digest_keeps_its_local_time_across_the_autumn_change() -> None:
+    # 31 October 2027 in Vilnius: 04:00 EEST goes back to 03:00 EET.
+    zone = "Europe/Vilnius"
+    before = due_day("08:00", datetime(2027, 10, 30, 5, 0, tzinfo=UTC), zone)
+    after = due_day("08:00", datetime(2027, 10, 31, 6, 0, tzinfo=UTC), zone)
+    assert before is not None and before[1] == datetime(2027, 10, 30, 5, tzinfo=UTC)
+    assert after is not None and after[1] == datetime(2027, 10, 31, 6, tzinfo=UTC)
+    assert due_day("08:00", datetime(2027, 10, 31, 5, 59, tzinfo=UTC), zone) is None
+
+
 def test_the_daily_digest_goes_once_at_its_time_with_counts_and_top_stories(
     world: tuple[Runtime, FakeTime, SlackPoster], fake_slack: FakeSlack
 ) -> None:
