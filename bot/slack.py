@@ -21,6 +21,10 @@ from slack_sdk.webhook import WebhookClient
 from bot.alert import RenderedAlert
 
 log = logging.getLogger("normwatch.slack")
+# slack-sdk's webhook client logs each request's URL at DEBUG, and that URL is
+# the webhook's secret: its own logger stays at INFO even with --verbose.
+_webhook_log = logging.getLogger("normwatch.slack.webhook")
+_webhook_log.setLevel(logging.INFO)
 
 # Errors a retry cannot fix; the alert waits until a person fixes the cause.
 PERMANENT = {
@@ -147,7 +151,7 @@ class WebhookPoster:
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        self.client = WebhookClient(url, timeout=timeout)
+        self.client = WebhookClient(url, timeout=timeout, logger=_webhook_log)
         self.unfurl_links = unfurl_links
         self._pacer = Pacer(min_interval, clock, sleep)
 

@@ -8,9 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from bot.alert import RenderedAlert
 from bot.deliver import Drainer
 from bot.runtime import Runtime
-from bot.service import connect_app, make_drainer
+from bot.service import attach_app, connect_app, make_drainer
 from bot.slack import SlackPoster, WebhookPoster
 from tests.fakes.clock import FakeTime
 from tests.fakes.slack_api import FakeSlack
@@ -77,3 +78,33 @@ def test_a_webhook_alone_means_webhook_mode_one_channel_and_no_buttons(
     assert isinstance(drainer.poster, WebhookPoster)
     assert drainer.style().buttons is False
     assert rt.alert_channels([Hit()]) == ["#alerts"]  # routing needs the app
+
+
+def test_the_webhook_address_stays_out_of_a_verbose_log(
+    fake_slack: FakeSlack, caplog: pytest.LogCaptureFixture
+) -> None:
+    # The incoming-webhook URL is the secret itself; `normwatch run --verbose`
+    # logs at DEBUG, where slack-sdk would print every request's URL.
+    url = fake_slack.webhook_url("#alerts")
+    poster = WebhookPoster(url, min_interval=0)
+    with caplog.at_level(logging.DEBUG):
+        assert poster.post("#alerts", RenderedAlert(text="hello", blocks=[])).ok
+    assert [m.text for m in fake_slack.messages] == ["hello"]
+    assert "/services/T1/B1" not in caplog.text
+
+
+def test_alerts_carry_buttons_only_when_the_app_is_connected_to_take_clicks(
+    rt: Runtime, fake_slack: FakeSlack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A refused app token: a button nobody receives would only show Slack's
+    # "this app did not respond" to whoever clicks it.
+    monkeypatch.setenv("SLACK_BOT_TOKEN", fake_slack.token)
+    monkeypatch.setenv("SLACK_APP_TOKEN", "xapp-1-not-what-slack-knows")
+    drainer = make_drainer(rt)
+    assert attach_app(rt, drainer) is None
+    assert drainer.buttons is False and drainer.style().buttons is False
+
+    connected = object()
+    monkeypatch.setattr("bot.service.connect_app", lambda rt: connected)
+    assert attach_app(rt, drainer) is connected
+    assert drainer.style().buttons is True
