@@ -79,11 +79,20 @@ def connect_app(rt: Runtime) -> SocketModeHandler | None:
     except Exception as exc:  # a bad token, no network: alerts still go out
         log.error(
             "app: cannot connect to Slack over Socket Mode (%s: %s); check "
-            "SLACK_APP_TOKEN (xapp-…, scope connections:write). Alerts still go out.",
+            "SLACK_APP_TOKEN (xapp-…, scope connections:write). Alerts still go out, "
+            "without buttons.",
             type(exc).__name__,
             str(exc)[:200],
         )
         return None
+
+
+def attach_app(rt: Runtime, drainer: Drainer) -> SocketModeHandler | None:
+    """Connect the Slack app; alerts carry buttons only if it is there to take
+    the clicks (a button nobody receives shows the clicker an error)."""
+    app = connect_app(rt)
+    drainer.buttons = app is not None
+    return app
 
 
 def make_watcher(rt: Runtime, drainer: Drainer) -> ConfigWatcher:
@@ -307,7 +316,7 @@ def run_forever(rt: Runtime) -> None:
 
     signal.signal(signal.SIGINT, stop)
     signal.signal(signal.SIGTERM, stop)
-    app = connect_app(rt)
+    app = attach_app(rt, drainer)
     try:
         scheduler.start()
     finally:
