@@ -82,6 +82,9 @@ def parse_hits_words(
 
 
 def _since(word: str, now: datetime) -> datetime:
+    if word.isdecimal():
+        # A duration without a unit is seconds; nobody asks for the last 7 seconds.
+        raise ValueError(f"“{word}” needs a unit: {word}d for days, {word}h for hours")
     try:
         return now - timedelta(seconds=parse_duration(word))
     except ValueError:

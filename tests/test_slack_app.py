@@ -225,6 +225,14 @@ def test_parse_hits_words_understands_states_topics_durations_and_dates() -> Non
         parse_hits_words(["yesterday"], states=set(), topics=set(), now=now)
 
 
+def test_a_number_without_a_unit_is_questioned_not_read_as_seconds(app: App) -> None:
+    # `hits LT 7` would otherwise mean "the last 7 seconds" and answer "none".
+    answer = app.command("hits LT 7")["text"]
+    assert "7d" in answer and "none" not in answer
+    with pytest.raises(ValueError, match="needs a unit"):
+        parse_hits_words(["30"], states=set(), topics=set(), now=app.time.now())
+
+
 def test_search_feeds_stats_and_help_answer(app: App) -> None:
     found = app.command("search seimas")["text"]
     assert "Seimas votes" in found and "Poland" not in found
