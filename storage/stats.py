@@ -24,10 +24,16 @@ from storage.models import Feed, Hit, Item
 GROUPINGS = ("state", "topic", "rule", "feed", "language", "day", "week")
 
 
-def _of_item(by: str) -> ColumnElement[Any]:
-    """The hit's feed name or language, looked up per hit: the planner then
-    reads the hits and not, as SQLite would for a GROUP BY over a join,
-    every item of every feed."""
+def _of_item(by: str, dialect: str) -> ColumnElement[Any]:
+    """The hit's feed name or language.
+
+    PostgreSQL joins (a hash join over the hits' items). SQLite looks it up
+    per hit: for a GROUP BY over the join it would walk every item of every
+    feed through the feed index (8 s on a million items, 0.1 s this way),
+    while PostgreSQL runs such lookups as a slower subplan (1 s).
+    """
+    if dialect == "postgresql":
+        return (Feed.name if by == "feed" else Item.language).expression
     item, feed = aliased(Item), aliased(Feed)
     return (
         select(feed.name if by == "feed" else item.language)
@@ -39,7 +45,7 @@ def _of_item(by: str) -> ColumnElement[Any]:
     )
 
 
-def _key(by: str) -> ColumnElement[Any]:
+def _key(by: str, dialect: str) -> ColumnElement[Any]:
     simple: dict[str, QueryableAttribute[Any]] = {
         "state": Hit.state,
         "topic": Hit.topic,
@@ -47,7 +53,7 @@ def _key(by: str) -> ColumnElement[Any]:
     }
     if by in simple:
         return simple[by].expression
-    return _of_item(by)
+    return _of_item(by, dialect)
 
 
 @dataclass(frozen=True)
@@ -76,14 +82,18 @@ class DayCount:
 
 
 def _judged_hits(
-    session: Session, filters: HitFilter, key: ColumnElement[Any]
+    session: Session, filters: HitFilter, key: ColumnElement[Any], *, by: str = ""
 ) -> Select[Any]:
     """Each filtered hit's `key` beside its latest verdict."""
+    dialect = session.get_bind().dialect.name
+    joined = dialect == "postgresql"  # see _of_item
     return select_hits(
         filters,
         key.label("key"),
         LATEST_VERDICT.c.verdict,
-        dialect=session.get_bind().dialect.name,
+        dialect=dialect,
+        items=joined and by == "language",
+        feeds=joined and by == "feed",
         verdicts=True,
     )
 
@@ -102,7 +112,8 @@ def count_hits(
         )
     if by in ("day", "week"):
         return _count_by_period(session, filters, weekly=by == "week", tz=tz)
-    rows = _judged_hits(session, filters, _key(by)).subquery()
+    dialect = session.get_bind().dialect.name
+    rows = _judged_hits(session, filters, _key(by, dialect), by=by).subquery()
     query = (
         select(
             rows.c.key,
