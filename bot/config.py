@@ -298,6 +298,28 @@ class Slack(_Strict):
         return value
 
 
+class Stories(_Strict):
+    """How items are grouped into stories and threads (see README, How alerts are grouped)."""
+
+    window: Duration = 72 * 3600  # near-duplicates join a story within this
+    near_duplicate: float = Field(default=0.5, ge=0, le=1)  # 0 = off
+    event_threads: bool = True
+    event_window: Duration = 48 * 3600
+    max_replies: int = Field(default=20, ge=0, le=1000)
+    tracking_params: list[str] = Field(default_factory=list)
+
+    @field_validator("tracking_params")
+    @classmethod
+    def _names(cls, value: list[str]) -> list[str]:
+        for name in value:
+            if not re.fullmatch(r"[A-Za-z0-9_.\-\[\]]+\*?", name):
+                raise ValueError(
+                    f"{name!r} is not a query parameter name "
+                    "(letters, digits, _ . - [ ], optionally ending in *)"
+                )
+        return value
+
+
 class State(_Strict):
     name: str
     terms: TermsByLanguage = Field(default_factory=dict)
@@ -380,6 +402,7 @@ class Config(_Strict):
     web: Web = Field(default_factory=Web)
     fetch: Fetch = Field(default_factory=Fetch)
     slack: Slack = Field(default_factory=Slack)
+    stories: Stories = Field(default_factory=Stories)
     states: dict[str, State] = Field(default_factory=dict)
     groups: dict[str, TermsByLanguage] = Field(default_factory=dict)
     feeds: list[Feed] = Field(default_factory=list)

@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 from bot.alert import AlertStyle, RenderedAlert, render_alert, render_console
 from bot.config import mention_markup
 from bot.digest import render_burst
+from bot.followup import post_followup, render_console_followup
 from bot.runtime import Runtime
 from bot.slack import Delivery, Poster, SlackPoster
 from storage.db import transaction
@@ -197,6 +198,8 @@ class Drainer:
         self._record_failure(included, delivery)
 
     def _post(self, poster: Poster, alert: PendingAlert) -> Delivery:
+        if alert.kind != "alert":  # a thread reply or an update (bot.followup)
+            return post_followup(self.rt, poster, alert, style=self.style())
         rendered = render_alert(
             alert,
             states=self.rt.state_names,
@@ -318,6 +321,11 @@ class Drainer:
             if alert.outbox_id in self._printed:
                 continue
             self._printed.add(alert.outbox_id)
+            if alert.kind != "alert":
+                line = render_console_followup(alert)
+                if line:
+                    print(line, flush=True)
+                continue
             print(render_console(alert, states=self.rt.state_names), flush=True)
             report.printed += 1
         return report

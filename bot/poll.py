@@ -27,8 +27,9 @@ from bot import __version__
 from bot.config import Config
 from bot.rules import RuleHit
 from bot.runtime import Runtime
+from bot.stories import Report, file_hits
 from feeds import parsejob
-from feeds.entry import FetchResult, FetchTarget, ParsedFeed
+from feeds.entry import Entry, FetchResult, FetchTarget, ParsedFeed
 from feeds.fetch import FetchLimits, fetch_stream, user_agent
 from feeds.parse import ParseError, parse_feed
 from feeds.parsejob import ParseJob
@@ -37,9 +38,9 @@ from storage.archive import (
     NewItem,
     feeds_with_items,
     insert_many,
-    record_hits,
 )
 from storage.db import transaction
+from storage.edits import record_edits
 from storage.feedstate import (
     FeedSpec,
     claim_due,
@@ -89,6 +90,7 @@ class _Claimed:
     format: str = "feed"
     items_seen: int = 0
     kind: str = "news"
+    tracking: tuple[str, ...] = ()  # [stories] tracking_params
 
 
 def fetch_limits(config: Config) -> FetchLimits:
@@ -149,6 +151,7 @@ def _claim(rt: Runtime, now: datetime, *, force: bool) -> list[_Claimed]:
                 formats[f.url],
                 f.items_seen,
                 f.kind,
+                tuple(rt.config.stories.tracking_params),
             )
             for f in feeds
         ]
@@ -162,6 +165,19 @@ def _hit_record(hit: RuleHit) -> HitRecord:
         state=hit.state,
         matched=[m.as_dict() for m in hit.matched],
         snippet=hit.snippet,
+    )
+
+
+def _report(item_id: int, feed: str, entry: Entry) -> Report:
+    return Report(
+        item_id=item_id,
+        feed=feed,
+        url=entry.url,
+        canonical_url=entry.canonical_url,
+        title=entry.title,
+        summary=entry.summary,
+        language=entry.language,
+        published_at=entry.published_at,
     )
 
 
@@ -219,6 +235,7 @@ def _job(feed: _Claimed, result: FetchResult, now: datetime) -> ParseJob:
         result.final_url or feed.url,
         now,
         feed.language,
+        feed.tracking,
     )
 
 
@@ -349,6 +366,15 @@ def _store(
     oldest_alertable = now - timedelta(seconds=max_age) if max_age else None
     hits = alerts = 0
     matcher = rt.matcher  # one rule set for the whole feed, even if a reload lands
+    if not first_fetch:  # a feed with no items yet has nothing to edit
+        # Entries seen before may come back edited: kept, never alerted again.
+        fresh = {item.entry.guid for item in new}
+        record_edits(
+            session,
+            feed.id,
+            [e for e in parsed.entries if e.guid not in fresh],
+            now=now,
+        )
     for item in new:
         matches = matcher.match(
             title=item.entry.title,
@@ -362,14 +388,15 @@ def _store(
         alertable = (
             oldest_alertable is None or item.entry.published_at >= oldest_alertable
         ) and (item.entry.dated or not first_fetch)
-        stored = record_hits(
+        stored = file_hits(
             session,
-            item.id,
+            _report(item.id, feed.name, item.entry),
             [_hit_record(m) for m in matches],
             now=now,
             channels=rt.alert_channels(matches),
             alertable=alertable,
-        )
+            settings=rt.config.stories,
+        ).recorded
         hits += len(stored.hit_ids)
         alerts += stored.queued
     return FeedReport(
@@ -428,7 +455,9 @@ class _Parsing:
         parsed: ParsedFeed | str | None
         try:
             parsed = await loop.run_in_executor(
-                pool, parsejob.outcome, _job(feed, result, now)
+                pool,
+                parsejob.outcome,
+                _job(feed, result, now),
             )
         except BrokenProcessPool:
             parsed = None  # a worker died (out of memory?): the store thread parses

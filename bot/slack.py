@@ -104,13 +104,17 @@ class SlackPoster:
         self.unfurl_links = unfurl_links
         self._pacer = Pacer(min_interval, clock, sleep)
 
-    def post(self, channel: str, alert: RenderedAlert) -> Delivery:
+    def post(
+        self, channel: str, alert: RenderedAlert, *, thread_ts: str | None = None
+    ) -> Delivery:
+        """Post a message; with `thread_ts`, as a reply in that message's thread."""
         self._pacer.wait(channel)
         try:
             response = self.client.chat_postMessage(
                 channel=channel,
                 text=alert.text,
                 blocks=alert.blocks,
+                thread_ts=thread_ts,
                 unfurl_links=self.unfurl_links,
                 unfurl_media=self.unfurl_links,
             )
@@ -123,6 +127,19 @@ class SlackPoster:
             channel_id=str(response.get("channel") or channel),
             ts=str(response["ts"]),
         )
+
+    def update(self, channel_id: str, ts: str, alert: RenderedAlert) -> Delivery:
+        """Replace a posted message (chat.update needs the channel's id)."""
+        self._pacer.wait(channel_id)
+        try:
+            response = self.client.chat_update(
+                channel=channel_id, ts=ts, text=alert.text, blocks=alert.blocks
+            )
+        except SlackApiError as exc:
+            return _from_api_error(exc)
+        except (SlackClientError, OSError) as exc:
+            return _unreachable(exc)
+        return Delivery(ok=True, channel_id=channel_id, ts=str(response["ts"]))
 
     def post_text(self, channel: str, text: str) -> Delivery:
         """A plain operational message (not an alert): no pacing, no blocks."""

@@ -1,66 +1,230 @@
 """Canonical article URLs, so one article reached through several links is one story.
 
-Lower-case scheme and host, default port, fragment and tracking parameters
-dropped, query parameters sorted. The fuller treatment (AMP, mobile hosts,
-redirect wrappers) belongs to the stories work.
+The canonical form is a key for grouping, never shown or fetched, so it may
+drop whatever does not name the article:
+
+* scheme and host in lower case, `http` on its default port becomes `https`,
+  the default port, user info and fragment dropped;
+* the host's `www.`, `m.`, `mobile.` and `amp.` prefixes dropped (mobile and
+  AMP editions live there);
+* redirect wrappers unwrapped when the target is in the URL: Google's
+  `google.<tld>/url?…&url=` (or `q=`), Bing News' `apiclick.aspx?…&url=`,
+  Facebook's `l.php?u=` and the AMP cache `*.cdn.ampproject.org/c/s/…`;
+* AMP paths mapped to the article: a trailing `/amp` segment, a leading
+  `/amp/` segment, `.amp` before the extension, and `?outputType=amp`,
+  `?amp=1`, `?output=amp`;
+* `index.html`, `index.php`, `default.aspx` and the like, duplicate slashes
+  and a trailing slash dropped;
+* percent-escapes in one case, unreserved characters unescaped;
+* tracking parameters dropped (`TRACKING_PARAMS`, any name starting with one
+  of `TRACKING_PREFIXES`, plus what `[stories] tracking_params` adds) and the
+  rest sorted.
+
+Google News article links (`news.google.com/rss/articles/…`) stay as they
+are: since 2024 they no longer contain the publisher's address.
 """
 
 from __future__ import annotations
 
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import lru_cache
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
+# Parameters that say where a reader came from, never which article it is.
 TRACKING_PARAMS = frozenset(
     {
-        "fbclid",
-        "gclid",
-        "dclid",
-        "msclkid",
-        "mc_cid",
+        "fbclid",  # Facebook
+        "gclid",  # Google Ads
+        "dclid",  # Google Display
+        "gbraid",
+        "wbraid",
+        "msclkid",  # Microsoft Ads
+        "yclid",  # Yandex
+        "twclid",  # X / Twitter
+        "igshid",  # Instagram
+        "mc_cid",  # Mailchimp
         "mc_eid",
-        "ocid",
-        "cmpid",
-        "igshid",
+        "ocid",  # MSN
+        "cmpid",  # campaign ids of many publishers
+        "cmp",
+        "_ga",
+        "_gl",
+        "_hsenc",  # HubSpot
+        "_hsmi",
+        "mkt_tok",  # Marketo
+        "oly_enc_id",
+        "oly_anon_id",
+        "vero_id",
+        "rss",
+        "rss_id",
+        "rssfeed",
+        "ref",
+        "ref_src",
+        "referrer",
+        "smid",  # NYT share ids
+        "s_cid",
+        "soc_src",
+        "soc_trk",
+        "xtor",  # AT Internet
     }
 )
-TRACKING_PREFIXES = ("utm_", "at_")
+TRACKING_PREFIXES = ("utm_", "at_", "pk_", "mtm_", "hsa_", "itm_", "fb_")
+_AMP_FLAGS = {"outputtype": {"amp"}, "output": {"amp"}, "amp": {"", "1", "true"}}
+_HOST_PREFIXES = ("www.", "m.", "mobile.", "amp.")
 _DEFAULT_PORTS = {"http": 80, "https": 443}
+_INDEX_PAGE = re.compile(r"/(?:index|default)\.(?:html?|php|aspx?|jsp|shtml)$", re.I)
+_AMP_SUFFIX = re.compile(r"\.amp(\.html?)?$", re.I)
+_ESCAPE = re.compile(r"%[0-9A-Fa-f]{2}")
+_UNRESERVED = frozenset(
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~"
+)
 
 
-def _is_tracking(name: str) -> bool:
-    lowered = name.lower()
-    return lowered in TRACKING_PARAMS or lowered.startswith(TRACKING_PREFIXES)
+@dataclass(frozen=True)
+class Tracking:
+    """Which query parameters are tracking: exact names and name prefixes (lower case)."""
+
+    names: frozenset[str] = TRACKING_PARAMS
+    prefixes: tuple[str, ...] = TRACKING_PREFIXES
+
+    def __contains__(self, name: object) -> bool:
+        lowered = str(name).lower()
+        return lowered in self.names or lowered.startswith(self.prefixes)
 
 
-def canonical_url(url: str | None) -> str | None:
+DEFAULT_TRACKING = Tracking()
+
+
+@lru_cache(maxsize=16)
+def _tracking(extra: tuple[str, ...]) -> Tracking:
+    names = {e.lower() for e in extra if not e.endswith("*")}
+    prefixes = tuple(e[:-1].lower() for e in extra if e.endswith("*") and e != "*")
+    return Tracking(TRACKING_PARAMS | names, TRACKING_PREFIXES + prefixes)
+
+
+def tracking_with(extra: Iterable[str]) -> Tracking:
+    """The default list plus `extra` names; a trailing `*` makes a prefix (`src_*`)."""
+    return _tracking(tuple(sorted(set(extra))))
+
+
+def canonical_url(
+    url: str | None, *, tracking: Tracking = DEFAULT_TRACKING
+) -> str | None:
     """The canonical form of an http(s) URL, or None when there is none to make."""
     if not url:
         return None
+    canonical = _canonical(url, tracking)
+    # A wrapper's target is shorter than the wrapper, so this ends.
+    while canonical is not None:
+        target = _unwrapped(canonical)
+        unwrapped = _canonical(target, tracking) if target else None
+        if unwrapped is None:
+            return canonical
+        canonical = unwrapped
+    return None
+
+
+def site_of(url: str | None) -> str | None:
+    """The host of a URL's canonical form (`m.lrt.lt` -> `lrt.lt`), or None."""
+    canonical = canonical_url(url)
+    return urlsplit(canonical).hostname if canonical else None
+
+
+def _unwrapped(canonical: str) -> str | None:
+    """The target a redirect wrapper carries, or None if this is no wrapper."""
+    parts = urlsplit(canonical)
+    host, path = parts.hostname or "", parts.path
+    names: tuple[str, ...] = ()
+    if re.fullmatch(r"google\.[a-z.]{2,6}", host) and path == "/url":
+        names = ("url", "q")
+    elif host == "bing.com" and path.lower().endswith("/apiclick.aspx"):
+        names = ("url",)
+    elif host in ("l.facebook.com", "lm.facebook.com") and path == "/l.php":
+        names = ("u",)
+    elif host.endswith(".cdn.ampproject.org"):
+        # /c/s/HOST/PATH is https, /c/HOST/PATH http; /v/ is the viewer.
+        found = re.fullmatch(r"/[cv]/(s/)?([^/]+\.[^/]+)(/.*)?", path)
+        if not found:
+            return None
+        scheme = "https" if found.group(1) else "http"
+        query = f"?{parts.query}" if parts.query else ""
+        return f"{scheme}://{found.group(2)}{found.group(3) or '/'}{query}"
+    params = dict(parse_qsl(parts.query, keep_blank_values=True))
+    for name in names:
+        value = params.get(name, "").strip()
+        if value.lower().startswith(("http://", "https://")):
+            return value
+    return None
+
+
+def _canonical(url: str, tracking: Tracking) -> str | None:
     try:
         parts = urlsplit(url.strip())
-        port = parts.port
+        port = parts.port or None  # port 0 is no port
     except ValueError:
         return None
     scheme = parts.scheme.lower()
     if scheme not in _DEFAULT_PORTS or not parts.hostname:
         return None
-    host = parts.hostname.lower().rstrip(".")
+    host = _host(parts.hostname)
     if not host:
         return None
-    if ":" in host:  # an IPv6 literal keeps its brackets
-        host = f"[{host}]"
-    if port and port != _DEFAULT_PORTS[scheme]:
+    if port == _DEFAULT_PORTS[scheme]:
+        port = None
+    if scheme == "http" and port is None:
+        scheme = "https"  # the same article, whichever scheme the feed linked
+    if port:
         host = f"{host}:{port}"
-    query = (
-        urlencode(
-            sorted(
-                (k, v)
-                for k, v in parse_qsl(parts.query, keep_blank_values=True)
-                if not _is_tracking(k)
-            )
-        )
-        if parts.query
-        else ""
-    )
+    query = _query(parts.query, tracking) if parts.query else ""
     # Whitespace before a dropped fragment or query would end the URL.
-    path = parts.path.rstrip() or "/"
-    return urlunsplit((scheme, host, path, query, ""))
+    return urlunsplit((scheme, host, _path(parts.path.rstrip()), query, ""))
+
+
+def _host(hostname: str) -> str:
+    host = hostname.lower().rstrip(".")
+    if ":" in host:  # an IPv6 literal keeps its brackets
+        return f"[{host}]"
+    while host.startswith(_HOST_PREFIXES):
+        rest = host.split(".", 1)[1]
+        if "." not in rest:
+            break
+        host = rest
+    return host
+
+
+def _escape(match: re.Match[str]) -> str:
+    char = chr(int(match.group(0)[1:], 16))
+    return char if char in _UNRESERVED else match.group(0).upper()
+
+
+def _path(path: str) -> str:
+    # Encode what needs it (spaces, non-ASCII), keep existing escapes, then
+    # write every escape one way: `%7e` and `~`, `%c5%a1` and `š` agree.
+    path = quote(path, safe="/%:@!$&'()*+,;=-._~")
+    path = _ESCAPE.sub(_escape, path)
+    while True:
+        before = path
+        path = re.sub(r"/{2,}", "/", path)
+        path = _INDEX_PAGE.sub("/", path)
+        path = _AMP_SUFFIX.sub(r"\1", path)
+        if path.lower().startswith("/amp/"):
+            path = path[4:]
+        if path.lower().endswith("/amp") or path.lower().endswith("/amp/"):
+            path = path[: path.lower().rindex("/amp")] or "/"
+        if len(path) > 1 and path.endswith("/"):
+            path = path.rstrip("/") or "/"
+        if path == before:
+            return path or "/"
+
+
+def _query(query: str, tracking: Tracking) -> str:
+    kept = []
+    for name, value in parse_qsl(query, keep_blank_values=True):
+        if name in tracking:
+            continue
+        if value.lower() in _AMP_FLAGS.get(name.lower(), ()):
+            continue
+        kept.append((name, value))
+    return urlencode(sorted(kept))

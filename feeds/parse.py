@@ -31,7 +31,7 @@ from typing import Any
 
 import feedparser
 
-from feeds.canonical import canonical_url
+from feeds.canonical import DEFAULT_TRACKING, Tracking, canonical_url
 from feeds.entry import Entry, ParsedFeed
 from feeds.jsonfeed import NotAJsonFeed, looks_like_json, parse_json_feed
 from feeds.rawfeed import RawEntry, RawFeed
@@ -99,6 +99,7 @@ def _entry(
     feed_language: str | None,
     default_language: str | None,
     fetched_at: datetime,
+    tracking: Tracking = DEFAULT_TRACKING,
 ) -> Entry:
     """One entry, whichever reader found it: plain text, checked URLs, a stable guid."""
     title = plain_text(raw.title)
@@ -107,7 +108,7 @@ def _entry(
     if link and len(link) > MAX_URL:
         # A broken half-URL is worse than none; the guid still identifies the entry.
         link = None
-    canonical = canonical_url(link)
+    canonical = canonical_url(link, tracking=tracking)
     if canonical and len(canonical) > MAX_URL:
         canonical = None
     published = raw.published
@@ -165,6 +166,7 @@ def parse_feed(
     url: str = "",
     fetched_at: datetime,
     default_language: str | None = None,
+    tracking: Tracking = DEFAULT_TRACKING,
 ) -> ParsedFeed:
     """Parse a feed body; raise ParseError when nothing usable is in it."""
     response_headers = {k.lower(): v for k, v in (headers or {}).items()}
@@ -218,6 +220,7 @@ def parse_feed(
             feed_language=feed_language,
             default_language=default_language,
             fetched_at=fetched_at,
+            tracking=tracking,
         )
         for entry in raw.entries
     ]

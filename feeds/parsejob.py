@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
+from feeds.canonical import tracking_with
 from feeds.entry import ParsedFeed
 from feeds.parliament import PARLIAMENT_FORMATS
 from feeds.parse import ParseError, parse_feed
@@ -27,6 +28,8 @@ class ParseJob:
     url: str  # where the body really came from (after redirects)
     fetched_at: datetime
     language: str  # the feed's configured language, the last fallback
+    # [stories] tracking_params: more link parameters canonical URLs drop.
+    tracking: tuple[str, ...] = ()
 
 
 def run(job: ParseJob, parse: FeedParser = parse_feed) -> ParsedFeed:
@@ -42,6 +45,7 @@ def run(job: ParseJob, parse: FeedParser = parse_feed) -> ParsedFeed:
         url=job.url,
         fetched_at=job.fetched_at,
         default_language=job.language,
+        tracking=tracking_with(job.tracking),
     )
 
 

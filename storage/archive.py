@@ -152,12 +152,15 @@ def record_hits(
     now: datetime,
     channels: Sequence[str],
     alertable: bool,
+    story_id: int | None = None,
 ) -> Recorded:
     """Store hits and, when alertable, the story's outbox row for each channel,
-    in the caller's transaction."""
+    in the caller's transaction. `story_id` is the story `bot.stories` chose;
+    without it, the item's own canonical URL decides."""
     if not hits:
         return Recorded([], queued=False)
-    story_id = story_for(session, item_id, now=now)
+    if story_id is None:
+        story_id = story_for(session, item_id, now=now)
     stmt = insert_ignore(session, Hit, conflict=["item_id", "rule"]).returning(Hit.id)
     new_ids: list[int] = []
     for hit in hits:
@@ -176,7 +179,9 @@ def record_hits(
         new_ids.extend(session.scalars(stmt, row).all())
     queued = False
     if alertable and new_ids:
-        outbox = insert_ignore(session, Outbox, conflict=["story_id", "channel"])
+        outbox = insert_ignore(
+            session, Outbox, conflict=["story_id", "channel", "kind", "outlet"]
+        )
         for channel in channels:
             queued |= bool(
                 session.scalars(
@@ -185,6 +190,8 @@ def record_hits(
                         "story_id": story_id,
                         "hit_id": new_ids[0],
                         "channel": channel,
+                        "kind": "alert",
+                        "outlet": "",
                         "status": "pending",
                         "attempts": 0,
                         "created_at": now,

@@ -17,6 +17,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
@@ -140,6 +141,26 @@ class Item(Base):
     search_text: Mapped[str] = mapped_column(
         Text, default=_item_search_text, server_default=""
     )
+    # Set when the item joins a story (bot.stories): who published it (the
+    # site's host, or the outlet a news search names) and its MinHash signature.
+    outlet: Mapped[str | None] = mapped_column(String(255))
+    minhash: Mapped[bytes | None] = mapped_column(LargeBinary)
+
+
+class ItemEdit(Base):
+    """An entry republished under the same guid with another title or summary."""
+
+    __tablename__ = "item_edits"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    item_id: Mapped[int] = mapped_column(
+        ForeignKey("items.id", ondelete="CASCADE"), index=True
+    )
+    old_title: Mapped[str] = mapped_column(Text)
+    old_summary: Mapped[str] = mapped_column(Text)
+    new_title: Mapped[str] = mapped_column(Text)
+    new_summary: Mapped[str] = mapped_column(Text)
+    seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class Hit(Base):
@@ -171,7 +192,7 @@ class Hit(Base):
 class Outbox(Base):
     __tablename__ = "outbox"
     __table_args__ = (
-        UniqueConstraint("story_id", "channel"),
+        UniqueConstraint("story_id", "channel", "kind", "outlet"),
         Index("ix_outbox_status_next_attempt_at", "status", "next_attempt_at"),
     )
 
@@ -192,6 +213,14 @@ class Outbox(Base):
     # Who holds the reservation: another instance may take it over once this
     # one stops beating (see `instances`), without waiting out the lease.
     lease_owner: Mapped[str | None] = mapped_column(String(128))
+    # alert: the story's top-level message; reply: a follow-up in its thread
+    # (one per outlet); update: the alert edited to count the outlets.
+    kind: Mapped[str] = mapped_column(
+        String(10), default="alert", server_default="alert"
+    )
+    # The alert a reply or update belongs to (its slack_ts is the thread).
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("outbox.id"))
+    outlet: Mapped[str] = mapped_column(String(255), default="", server_default="")
 
 
 class Feedback(Base):

@@ -45,6 +45,7 @@ class PendingAlert:
     language: str | None
     published_at: datetime | None
     hits: list[AlertHit]
+    kind: str = "alert"  # alert | reply | update (storage.followups)
 
 
 def _load(session: Session, query: Select[Outbox, Item, Feed]) -> list[PendingAlert]:
@@ -75,6 +76,7 @@ def _load(session: Session, query: Select[Outbox, Item, Feed]) -> list[PendingAl
                     )
                     for h in hits
                 ],
+                kind=outbox.kind,
             )
         )
     return alerts
@@ -87,6 +89,12 @@ def _with_item() -> Select[Outbox, Item, Feed]:
         .join(Item, Item.id == Hit.item_id)
         .join(Feed, Feed.id == Item.feed_id)
     )
+
+
+def alert_by_id(session: Session, outbox_id: int) -> PendingAlert | None:
+    """One outbox row as a renderable alert, whatever its status."""
+    found = _load(session, _with_item().where(Outbox.id == outbox_id))
+    return found[0] if found else None
 
 
 def due(session: Session, *, now: datetime, limit: int = 50) -> list[PendingAlert]:
@@ -169,8 +177,7 @@ def claim_next(
             owner=owner,
             dead_after=dead_after,
         ):
-            query_one = _with_item().where(Outbox.id == outbox_id)
-            return _load(session, query_one)[0]
+            return alert_by_id(session, outbox_id)
     return None
 
 
@@ -186,7 +193,11 @@ def due_counts(
     finished goes out again as a digest)."""
     query = (
         select(Outbox.channel, func.count())
-        .where(Outbox.status == "pending", _ready(now, dead_after))
+        .where(
+            Outbox.status == "pending",
+            _ready(now, dead_after),
+            Outbox.kind == "alert",  # follow-ups are never part of a digest
+        )
         .group_by(Outbox.channel)
     )
     skipped = list(skip)
@@ -212,7 +223,7 @@ def claim_batch(
     never overtakes an alert still waiting its turn.
     """
     rows = session.execute(
-        select(Outbox.id, Outbox.next_attempt_at, Outbox.lease_owner)
+        select(Outbox.id, Outbox.next_attempt_at, Outbox.lease_owner, Outbox.kind)
         .where(Outbox.status == "pending", Outbox.channel == channel)
         .order_by(Outbox.id)
         .limit(limit)
@@ -221,15 +232,20 @@ def claim_batch(
     if dead_after is not None:
         dead = set(session.scalars(dead_owners(now=now, timeout=dead_after)))
     taken: list[int] = []
-    for outbox_id, next_attempt_at, lease_owner in rows:
+    for outbox_id, next_attempt_at, lease_owner, kind in rows:
         ready = next_attempt_at <= now or lease_owner in dead
-        if not ready or not _reserve(
-            session,
-            outbox_id,
-            now=now,
-            lease=lease,
-            owner=owner,
-            dead_after=dead_after,
+        # A follow-up ends the run too: it goes to its thread, not a digest.
+        if (
+            kind != "alert"
+            or not ready
+            or not _reserve(
+                session,
+                outbox_id,
+                now=now,
+                lease=lease,
+                owner=owner,
+                dead_after=dead_after,
+            )
         ):
             break
         taken.append(outbox_id)

@@ -154,3 +154,39 @@ def test_missing_config_file_exits_2_with_a_hint(tmp_path: Path) -> None:
     )
     assert result.exit_code == 2
     assert "file not found" in result.stderr
+
+
+def test_stories_defaults_and_values() -> None:
+    config = parse_config(GOOD, Path("config.toml"))
+    assert config.stories.window == 72 * 3600
+    assert config.stories.event_window == 48 * 3600
+    assert config.stories.event_threads is True
+    text = GOOD + (
+        '\n[stories]\nwindow = "1d"\nnear_duplicate = 0.7\nevent_threads = false\n'
+        'max_replies = 3\ntracking_params = ["src", "campaign_*"]\n'
+    )
+    stories = parse_config(text, Path("config.toml")).stories
+    assert (stories.window, stories.near_duplicate, stories.max_replies) == (
+        86400,
+        0.7,
+        3,
+    )
+    assert stories.tracking_params == ["src", "campaign_*"]
+
+
+@pytest.mark.parametrize(
+    ("line", "key"),
+    [
+        ("near_duplicate = -0.1", "stories.near_duplicate"),
+        ("near_duplicate = 1.5", "stories.near_duplicate"),
+        ("max_replies = -1", "stories.max_replies"),
+        ('event_window = "soon"', "stories.event_window"),
+        ('tracking_params = ["utm source"]', "stories.tracking_params"),
+        ("event_threads = 3", "stories.event_threads"),
+        ("replies = 3", "stories.replies"),
+    ],
+)
+def test_a_bad_stories_value_is_named_with_its_line(line: str, key: str) -> None:
+    text = GOOD + f"\n[stories]\n{line}\n"
+    found = problems(text)
+    assert any(f"line {line_of(text, line)}: {key}" in p for p in found), found

@@ -24,13 +24,17 @@ from tests.fakes.slack_api import FakeSlack
 from tests.sample import rss, write_config
 
 ITEMS = [
-    (
-        f"Lithuania will withdraw from the Convention on Cluster Munitions, part {n}",
-        f"https://news.example/{n}",
-        "Seimas vote.",
+    (title, f"https://news.example/{n}", "Seimas vote.")
+    for n, title in enumerate(
+        [
+            "Lithuania will withdraw from the Convention on Cluster Munitions, part 0",
+            "Vilnius confirms: Lithuania to leave cluster munitions treaty, part 1",
+            "Why Lithuania withdraws from the cluster munition ban, part 2",
+        ]
     )
-    for n in range(3)
 ]
+# Three alerts, not one thread: these tests are about the outbox's order.
+SEPARATE = "[stories]\nevent_threads = false\n"
 
 
 class Clock:
@@ -50,6 +54,7 @@ def rt(
         tmp_path,
         feeds=[("Feed", feed_server.url("/f.xml"), "LT")],
         slack_url=fake_slack.url,
+        extra=SEPARATE,
     )
     engine = make_engine(db_url)
     upgrade(engine)

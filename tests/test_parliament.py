@@ -58,7 +58,7 @@ def test_sejm_prints_sample() -> None:
     assert entry.title.startswith("Rządowy projekt ustawy o wypowiedzeniu Konwencji")
     assert "min przeciwpiechotnych" in entry.title
     assert entry.url == "https://www.sejm.gov.pl/Sejm10.nsf/druk.xsp?nr=1402"
-    assert entry.canonical_url == "https://www.sejm.gov.pl/Sejm10.nsf/druk.xsp?nr=1402"
+    assert entry.canonical_url == "https://sejm.gov.pl/Sejm10.nsf/druk.xsp?nr=1402"
     assert entry.language == "pl"
     assert entry.summary == ""
     assert entry.fingerprint == fingerprint(entry.title, "")

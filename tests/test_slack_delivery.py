@@ -36,6 +36,11 @@ def story(n: int) -> tuple[str, str, str]:
     )
 
 
+# These tests are about delivery, one alert per item: no story grouping
+# (the items are near-identical and share state and topic on purpose).
+UNGROUPED = "[stories]\nevent_threads = false\nnear_duplicate = 0\n"
+
+
 @dataclass
 class World:
     rt: Runtime
@@ -84,7 +89,7 @@ def make_world(
             tmp_path,
             feeds=[("Feed", feed_server.url("/f.xml"), "LT")],
             slack_url=slack.url,
-            extra=extra,
+            extra=UNGROUPED + extra,
         )
         rt = polled_runtime(path, db_url, time)
         made.append((slack, rt))

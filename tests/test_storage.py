@@ -75,6 +75,7 @@ def test_migrations_create_every_table_and_reach_head(db_url: str) -> None:
         "channel_problems",
         "digests",
         "instances",
+        "item_edits",
         "alembic_version",
     } <= tables
     newest = max(p.name[:4] for p in MIGRATIONS.glob("versions/0*.py"))

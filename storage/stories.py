@@ -1,0 +1,134 @@
+"""Stories in the database: the lookups that decide which story an item joins.
+
+`bot.stories` makes the decision (same URL, near-duplicate text, same event);
+these are the queries it needs and the writes that record it, all inside the
+caller's transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, or_, select, update
+from sqlalchemy.orm import Session
+
+from storage.dialect import insert_ignore
+from storage.models import Hit, Item, Story
+
+
+@dataclass(frozen=True)
+class Signed:
+    """An item already in a story, with its MinHash signature."""
+
+    story_id: int
+    minhash: bytes
+
+
+@dataclass(frozen=True)
+class StoryContent:
+    """What a story already holds, to say what a new item adds."""
+
+    outlets: set[str]
+    languages: set[str]
+    rules: set[str]
+    urls: set[str]
+
+
+def story_of_url(session: Session, canonical_url: str) -> int | None:
+    """The story an item with this canonical URL already belongs to."""
+    return session.scalar(
+        select(Item.story_id)
+        .where(Item.canonical_url == canonical_url, Item.story_id.is_not(None))
+        .order_by(Item.id)
+        .limit(1)
+    )
+
+
+def signed_near(
+    session: Session, *, published_at: datetime, window: timedelta
+) -> list[Signed]:
+    """Items in stories published within `window` either side, oldest first."""
+    rows = session.execute(
+        select(Item.story_id, Item.minhash)
+        .where(
+            Item.story_id.is_not(None),
+            Item.minhash.is_not(None),
+            Item.published_at.between(published_at - window, published_at + window),
+        )
+        .order_by(Item.id)
+    ).all()
+    return [
+        Signed(story_id, minhash)
+        for story_id, minhash in rows
+        if story_id is not None and minhash is not None
+    ]
+
+
+def event_story(
+    session: Session, pairs: Iterable[tuple[str, str]], *, since: datetime
+) -> int | None:
+    """The first story since `since` with an alertable hit on one of the
+    (state, topic) pairs: the thread a new report of that event joins."""
+    conditions = [
+        and_(Hit.state == state, Hit.topic == topic) for state, topic in pairs
+    ]
+    if not conditions:
+        return None
+    return session.scalar(
+        select(Story.id)
+        .join(Hit, Hit.story_id == Story.id)
+        .where(Story.first_seen_at >= since, Hit.alertable, or_(*conditions))
+        .order_by(Story.first_seen_at, Story.id)
+        .limit(1)
+    )
+
+
+def new_story(session: Session, *, key: str, title: str, now: datetime) -> int:
+    session.execute(
+        insert_ignore(session, Story, conflict=["key"]),
+        {"key": key, "title": title, "first_seen_at": now},
+    )
+    story_id = session.scalar(select(Story.id).where(Story.key == key))
+    assert story_id is not None
+    return story_id
+
+
+def join_story(
+    session: Session,
+    item_id: int,
+    story_id: int,
+    *,
+    outlet: str,
+    minhash: bytes | None,
+) -> None:
+    session.execute(
+        update(Item)
+        .where(Item.id == item_id)
+        .values(story_id=story_id, outlet=outlet, minhash=minhash)
+    )
+
+
+def story_content(
+    session: Session, story_id: int, *, before_item: int | None = None
+) -> StoryContent:
+    """Outlets, languages, rules and URLs of a story's items (those before one item)."""
+    query = select(Item.id, Item.outlet, Item.language, Item.canonical_url).where(
+        Item.story_id == story_id
+    )
+    if before_item is not None:
+        query = query.where(Item.id < before_item)
+    rows = session.execute(query).all()
+    ids = [row[0] for row in rows]
+    rules = (
+        set(session.scalars(select(Hit.rule).where(Hit.item_id.in_(ids))))
+        if ids
+        else set()
+    )
+    return StoryContent(
+        outlets={outlet.lower() for _, outlet, _, _ in rows if outlet},
+        languages={language for _, _, language, _ in rows if language},
+        rules=rules,
+        urls={url for _, _, _, url in rows if url},
+    )
