@@ -14,7 +14,8 @@ shingles. Two sets agree on one such minimum with probability equal to their
 Jaccard similarity, so the fraction of the 64 that agree estimates it (within
 about ±0.06 near the threshold). Texts with fewer than `MIN_SHINGLES` shingles
 (a bare headline) get no signature: too short to tell wire copy from a
-common phrase.
+common phrase ("Lithuania to withdraw from the Convention on Cluster
+Munitions" and "Poland to withdraw from …" share six of eight shingles).
 
 A translated lead is out of scope: it shares no shingles. Items in different
 languages about the same event are grouped by event threads instead
@@ -31,7 +32,7 @@ from feeds.fold import FOLDED_WORD, fold
 
 SHINGLE_WORDS = 3
 PERMUTATIONS = 64
-MIN_SHINGLES = 4
+MIN_SHINGLES = 8
 _PRIME = (1 << 61) - 1  # a Mersenne prime: (a·x + b) mod p permutes [0, p)
 # Fixed coefficients: signatures stored today must compare with tomorrow's.
 _COEFFICIENTS = [

@@ -4,8 +4,9 @@ A matched item joins a story, tried in this order:
 
 1. **same article** — an item of a story has the same canonical URL
    (`feeds.canonical`), whichever feed carried it;
-2. **near-duplicate** — an item of a story published within `[stories]
-   window` (72 h) either side has nearly the same text: estimated Jaccard
+2. **near-duplicate** — an item of a story about the same state, published
+   within `[stories] window` (72 h) either side, has nearly the same text
+   (a title and lead of ten words or more): estimated Jaccard
    similarity of word 3-shingles at least `near_duplicate` (`bot.neardup`;
    0 turns this step off);
 3. **same event** — with `event_threads` on, a story first alerted within
@@ -40,6 +41,7 @@ from storage.stories import (
     new_story,
     signed_near,
     story_content,
+    story_states,
     story_of_url,
 )
 
@@ -117,10 +119,15 @@ def _existing(
             return found, "url"
     if minhash is not None and settings.near_duplicate > 0:
         window = timedelta(seconds=settings.window)
+        states = {h.state for h in hits if h.state}
         for other in signed_near(
             session, published_at=report.published_at, window=window
         ):
-            if similarity(minhash, other.minhash) >= settings.near_duplicate:
+            if similarity(minhash, other.minhash) < settings.near_duplicate:
+                continue
+            # Wire copy about another state is another event, however alike.
+            theirs = story_states(session, other.story_id)
+            if not states or not theirs or states & theirs:
                 return other.story_id, "near_duplicate"
     if settings.event_threads:
         pairs = {(h.state, h.topic) for h in hits if h.state}

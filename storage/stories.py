@@ -85,6 +85,17 @@ def event_story(
     )
 
 
+def story_states(session: Session, story_id: int) -> set[str]:
+    """The states a story's hits are about."""
+    return {
+        state
+        for state in session.scalars(
+            select(Hit.state).where(Hit.story_id == story_id).distinct()
+        )
+        if state
+    }
+
+
 def new_story(session: Session, *, key: str, title: str, now: datetime) -> int:
     session.execute(
         insert_ignore(session, Story, conflict=["key"]),

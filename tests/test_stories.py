@@ -244,3 +244,23 @@ def test_near_duplicate_zero_turns_text_grouping_off(
     first = file(0, "https://lrt.lt/a", "Lithuania votes to leave cluster treaty")
     same_text = file(1, "https://delfi.lt/b", "Lithuania votes to leave cluster treaty")
     assert same_text.reason == "new" and same_text.story_id != first.story_id
+
+
+def test_alike_texts_about_another_state_are_another_story(
+    sessions: sessionmaker[Session],
+) -> None:
+    file = Filer(sessions, Stories(event_threads=False))
+    lead = (
+        "Lawmakers voted on Thursday to withdraw from the convention, citing security."
+    )
+    lt = file(0, "https://lrt.lt/a", "Lithuania to withdraw from the ban", lead)
+    pl = file(
+        1,
+        "https://wp.pl/b",
+        "Poland to withdraw from the ban",
+        lead,
+        hits=(HitRecord("ccm_withdrawal", "ccm_withdrawal", "high", "PL", [], ""),),
+    )
+    assert pl.reason == "new" and pl.story_id != lt.story_id
+    copy = file(2, "https://delfi.lt/c", "Lithuania to withdraw from the ban", lead)
+    assert (copy.reason, copy.story_id) == ("near_duplicate", lt.story_id)
