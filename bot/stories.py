@@ -41,8 +41,8 @@ from storage.stories import (
     new_story,
     signed_near,
     story_content,
-    story_states,
     story_of_url,
+    story_states,
 )
 
 # News-search hosts: their links name the search engine, not the outlet.
