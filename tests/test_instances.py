@@ -138,11 +138,11 @@ def test_an_alert_held_by_a_dead_instance_is_taken_over_before_its_lease_ends(
     assert again is not None and again.outbox_id == first.outbox_id
 
 
+# PostgreSQL only: SQLite runs one instance (a second is refused, test_service).
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
 def test_simultaneous_claims_split_the_feeds_without_overlap(
     sessions: sessionmaker[Session], db_url: str
 ) -> None:
-    if db_url.startswith("sqlite"):
-        pytest.skip("SQLite runs one instance: a second is refused (test_service)")
     results: dict[str, list[int]] = {}
     start = threading.Barrier(8)
 

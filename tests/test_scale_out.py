@@ -164,11 +164,11 @@ def test_a_second_instance_on_one_sqlite_file_is_refused(
     assert third.returncode == 0, third.stderr
 
 
+# PostgreSQL only: SQLite runs one instance (a second is refused, test_service).
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
 def test_instances_starting_together_migrate_and_register_feeds_once(
     tmp_path: Path, fake_slack: FakeSlack, db_url: str, feed_server: object
 ) -> None:
-    if db_url.startswith("sqlite"):
-        pytest.skip("SQLite runs one instance (see the test above)")
     from tests.fakes.feed_server import FeedServer
 
     assert isinstance(feed_server, FeedServer)
