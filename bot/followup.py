@@ -28,6 +28,7 @@ from bot.alert import (
 )
 from bot.runtime import Runtime
 from bot.slack import Delivery, Poster, SlackPoster
+from bot.verdicts import verdicts_on, with_verdict
 from feeds.canonical import site_of
 from storage.db import transaction
 from storage.followups import Thread, thread_of
@@ -161,6 +162,15 @@ def post_followup(
                 states=rt.state_names,
                 timezone=rt.config.normwatch.timezone,
                 style=style,
+            )
+            # The update replaces the whole message: keep the team's verdicts.
+            said = verdicts_on(
+                session,
+                [h.hit_id for h in original.hits if h.hit_id],
+                rt.config.normwatch.timezone,
+            )
+            rendered = RenderedAlert(
+                text=rendered.text, blocks=with_verdict(rendered.blocks, said)
             )
         else:
             rendered = _reply(session, alert, thread, rt.config.normwatch.timezone)

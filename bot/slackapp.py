@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from slack_bolt import Ack, App, Respond
 from slack_bolt.adapter.socket_mode import SocketModeHandler
@@ -21,46 +20,16 @@ from sqlalchemy.exc import SQLAlchemyError
 from bot.alert import (
     NOT_RELEVANT_ACTION,
     RELEVANT_ACTION,
-    SECTION_MAX,
-    cut,
-    escape,
-    mrkdwn,
 )
 from bot.commands import Answer, answer
 from bot.runtime import Runtime
+from bot.verdicts import verdicts_on, with_verdict
 from storage.db import transaction
-from storage.feedback import judgements, record_feedback
+from storage.feedback import record_feedback
 
 log = logging.getLogger("normwatch.app")
 
 COMMAND = "/normwatch"
-VERDICT_BLOCK = "normwatch_verdict"
-# The verdict line names this many judges at most (the latest ones).
-MAX_JUDGES = 10
-VERDICT_WORDS = {
-    "relevant": ":white_check_mark: Relevant",
-    "not_relevant": ":no_entry_sign: Not relevant",
-}
-
-
-def with_verdict(
-    blocks: list[dict[str, Any]], verdicts: list[tuple[str, str, str]]
-) -> list[dict[str, Any]]:
-    """The alert's blocks with a line per person who judged it (verdict, name,
-    when), so a second judge does not hide the first."""
-    kept = [b for b in blocks if b.get("block_id") != VERDICT_BLOCK]
-    if not verdicts:
-        return kept
-    said = [
-        f"{VERDICT_WORDS[verdict]} — marked by {escape(cut(who, 80))}, {when}"
-        for verdict, who, when in verdicts[-MAX_JUDGES:]
-    ]
-    line = {
-        "type": "context",
-        "block_id": VERDICT_BLOCK,
-        "elements": [mrkdwn(cut("\n".join(said), SECTION_MAX))],
-    }
-    return [*kept, line][-50:]
 
 
 def build_app(
@@ -141,16 +110,8 @@ def judge(
     if not channel or not message.get("ts"):
         return
     # Read after the commit, so the line shows every judge, not just this click.
-    zone = ZoneInfo(rt.config.normwatch.timezone)
     with rt.sessions() as session:
-        said = [
-            (
-                j.verdict,
-                j.who.rsplit(" (", 1)[0],
-                f"{j.at.astimezone(zone):%d %b %H:%M}",
-            )
-            for j in judgements(session, hit_ids)
-        ]
+        said = verdicts_on(session, hit_ids, rt.config.normwatch.timezone)
     client.chat_update(
         channel=channel,
         ts=message["ts"],

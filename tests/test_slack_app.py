@@ -22,7 +22,8 @@ from bot.alert import NOT_RELEVANT_ACTION, RELEVANT_ACTION
 from bot.commands import parse_hits_words
 from bot.deliver import Drainer
 from bot.runtime import Runtime
-from bot.slackapp import VERDICT_BLOCK, build_app
+from bot.slackapp import build_app
+from bot.verdicts import VERDICT_BLOCK
 from storage.models import Feedback, Hit
 from tests.fakes.clock import FakeTime
 from tests.fakes.feed_server import FeedServer

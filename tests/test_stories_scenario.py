@@ -21,9 +21,11 @@ from bot.poll import poll_once, sync_config_feeds
 from bot.rules import Matcher
 from bot.runtime import Runtime
 from bot.slack import SlackPoster
+from bot.verdicts import VERDICT_BLOCK
 from feeds.canonical import site_of
 from storage.db import make_engine, session_factory, transaction, upgrade
-from storage.models import Item, ItemEdit, Outbox, Story
+from storage.feedback import record_feedback
+from storage.models import Hit, Item, ItemEdit, Outbox, Story
 from tests.fakes.feed_server import FeedServer
 from tests.fakes.slack_api import FakeSlack, PostedMessage
 from tests.sample import config_text, rss
@@ -418,3 +420,25 @@ def test_follow_ups_of_an_alert_slack_refused_for_good_are_kept_as_failed(
     assert all(
         "could not be delivered" in (e or "") for k, _, e in rows if k != "alert"
     )
+
+
+def test_the_outlet_count_update_keeps_the_teams_verdicts(
+    scenario: Runtime, fake_slack: FakeSlack
+) -> None:
+    rt = scenario
+    poll_once(rt)
+    # A campaigner judged the alert before its outlet count was updated.
+    with transaction(rt.sessions) as s:
+        alert = s.scalars(select(Outbox).where(Outbox.kind == "alert")).one()
+        hit_ids = list(s.scalars(select(Hit.id).where(Hit.story_id == alert.story_id)))
+        assert record_feedback(
+            s, hit_ids, verdict="relevant", who="Alice (U1)", now=rt.clock()
+        )
+    drain(rt, fake_slack)
+
+    assert fake_slack.updates
+    last = fake_slack.updates[-1]
+    lines = [b for b in last.blocks if b.get("block_id") == VERDICT_BLOCK]
+    assert len(lines) == 1
+    assert "Relevant" in str(lines[0]) and "marked by Alice" in str(lines[0])
+    assert "8 outlets" in (last.text or "")
