@@ -2,4 +2,6 @@
 
 from bot.cli import main
 
-main()
+# Guarded: worker processes started by spawn must not run the command again.
+if __name__ == "__main__":
+    main()
