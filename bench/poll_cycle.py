@@ -4,7 +4,8 @@ Run from the repository root:
 
     .venv/bin/python -m bench.poll_cycle
     .venv/bin/python -m bench.poll_cycle --json
-    .venv/bin/python -m bench.poll_cycle --profile     # cProfile, top 15 cumulative
+    .venv/bin/python -m bench.poll_cycle --profile     # cProfile: event loop, store thread
+    .venv/bin/python -m bench.poll_cycle --profile --profile-dump /tmp   # + store.prof
     .venv/bin/python -m bench.poll_cycle --feeds 300 --baseline-feeds 20   # quicker
 
 What it does:
@@ -194,13 +195,34 @@ class _Meter:
         }
 
 
-def _profile_text(profile: cProfile.Profile) -> str:
+def _profile_text(
+    profile: cProfile.Profile, *, sort: str = "cumulative", top: int = 15
+) -> str:
     out = io.StringIO()
-    pstats.Stats(profile, stream=out).sort_stats("cumulative").print_stats(15)
+    pstats.Stats(profile, stream=out).sort_stats(sort).print_stats(top)
     return out.getvalue()
 
 
-def phase_cycle(workdir: Path, *, profile: bool) -> dict[str, Any]:
+def _profile_store_thread(profiler: cProfile.Profile) -> None:
+    """cProfile sees only the thread that enabled it; the cycle parses and
+    stores on a worker thread, so that work gets a profiler of its own."""
+    import bot.poll
+
+    store_batch = bot.poll._store_batch
+
+    def profiled(*args: Any) -> Any:
+        profiler.enable()
+        try:
+            return store_batch(*args)
+        finally:
+            profiler.disable()
+
+    bot.poll._store_batch = profiled  # type: ignore[assignment]
+
+
+def phase_cycle(
+    workdir: Path, *, profile: bool, dump: str | None = None
+) -> dict[str, Any]:
     """normwatch's own cycle: poll_once until every feed was polled once."""
     from bot.config import load_config
     from bot.poll import poll_once, sync_config_feeds
@@ -222,6 +244,9 @@ def phase_cycle(workdir: Path, *, profile: bool) -> dict[str, Any]:
     errors: Counter[str] = Counter()
     calls: list[int] = []
     profiler = cProfile.Profile() if profile else None
+    store_profiler = cProfile.Profile() if profile else None
+    if store_profiler:
+        _profile_store_thread(store_profiler)
     with _Meter() as meter:
         if profiler:
             profiler.enable()
@@ -247,6 +272,10 @@ def phase_cycle(workdir: Path, *, profile: bool) -> dict[str, Any]:
     }
     if profiler:
         result["profile"] = _profile_text(profiler)
+    if store_profiler and store_profiler.getstats():  # empty: nothing was stored
+        if dump:  # for pstats: sort and filter it at leisure
+            store_profiler.dump_stats(f"{dump}/store.prof")
+        result["profile_store"] = _profile_text(store_profiler, sort="tottime", top=30)
     return result
 
 
@@ -302,7 +331,7 @@ def _child(args: argparse.Namespace) -> int:
             workdir, feeds=args.baseline_feeds, profile=args.profile
         )
     else:
-        result = phase_cycle(workdir, profile=args.profile)
+        result = phase_cycle(workdir, profile=args.profile, dump=args.profile_dump)
     print(json.dumps(result))
     return 0
 
@@ -320,6 +349,8 @@ def _run_phase(phase: str, workdir: Path, args: argparse.Namespace) -> dict[str,
         str(args.baseline_feeds),
     ]
     command += ["--profile"] if args.profile else []
+    if args.profile_dump:
+        command += ["--profile-dump", str(Path(args.profile_dump).resolve())]
     done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
     if done.returncode != 0:
         raise RuntimeError(f"phase {phase} failed:\n{done.stderr[-3000:]}")
@@ -467,8 +498,11 @@ def render(report: dict[str, Any]) -> str:
             lines.append(f"{name} cycle errors: {report[name]['errors']}")
     for name in ("full", "unchanged", "baseline"):
         if "profile" in report[name]:
-            lines += ["", f"--- profile: {name} (top 15, cumulative) ---"]
+            lines += ["", f"--- profile: {name}, event loop (top 15, cumulative) ---"]
             lines.append(report[name]["profile"])
+        if "profile_store" in report[name]:
+            lines += ["", f"--- profile: {name}, store thread (top 30, own time) ---"]
+            lines.append(report[name]["profile_store"])
     return "\n".join(lines)
 
 
@@ -491,6 +525,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true", help="print JSON only")
     parser.add_argument(
         "--profile", action="store_true", help="cProfile each phase, top 15"
+    )
+    parser.add_argument(
+        "--profile-dump",
+        metavar="DIR",
+        help="with --profile, also write the store thread's pstats file here",
     )
     parser.add_argument("--phase", choices=["full", "unchanged", "baseline"])
     parser.add_argument("--workdir", help=argparse.SUPPRESS)

@@ -22,6 +22,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.engine.default import DefaultExecutionContext
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -121,6 +122,15 @@ class Item(Base):
         # Listings of the whole archive (newest first) and retention.
         Index("ix_items_fetched_at", "fetched_at"),
         Index("ix_items_feed_id_fetched_at", "feed_id", "fetched_at"),
+        # Near-duplicate candidates (storage.stories.signed_near): only items
+        # in stories carry a signature, a few among many, so the window is
+        # read from this small index, never by scanning every recent item.
+        Index(
+            "ix_items_signed_published_at",
+            "published_at",
+            sqlite_where=text("minhash IS NOT NULL"),
+            postgresql_where=text("minhash IS NOT NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
