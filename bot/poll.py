@@ -14,9 +14,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-import multiprocessing
-from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -33,6 +31,7 @@ from feeds.entry import Entry, FetchResult, FetchTarget, ParsedFeed
 from feeds.fetch import FetchLimits, fetch_stream, user_agent
 from feeds.parse import ParseError, parse_feed
 from feeds.parsejob import ParseJob
+from feeds.parseworker import ParseWorker, WorkerFailed
 from storage.archive import (
     HitRecord,
     NewItem,
@@ -55,7 +54,7 @@ log = logging.getLogger("normwatch.poll")
 # Parsing is pure, CPU-bound Python. With `[fetch] parse_workers`, changed
 # feeds past this many in one cycle are parsed in worker processes, so the
 # event loop (downloads) and the store thread keep the interpreter; for a few
-# feeds a pool would cost more to start than it saves.
+# feeds a worker would cost more to start (~0.2 s of CPU) than it saves.
 POOL_AFTER = 16
 # Feeds stored per transaction: one commit (one fsync) for many feeds.
 BATCH = 64
@@ -254,6 +253,8 @@ def _parse(feed: _Claimed, result: FetchResult, now: datetime) -> ParsedFeed | s
 # ("fetch: …", "parse: …") or None when the store thread is to parse it.
 _Ready = tuple[_Claimed, FetchResult, ParsedFeed | str | None]
 _Parsed = tuple[_Claimed, FetchResult, ParsedFeed | str]
+# A changed feed waiting for a parse worker, with the cycle's time.
+_Unparsed = tuple[_Claimed, FetchResult, datetime]
 
 
 def _store_batch(rt: Runtime, batch: list[_Ready]) -> list[FeedReport]:
@@ -421,57 +422,85 @@ async def _cycle(rt: Runtime, claimed: list[_Claimed]) -> list[FeedReport]:
 
 class _Parsing:
     """Where the cycle's changed feeds are parsed: the store thread, or, when
-    workers are configured, worker processes for all but the first few,
-    started once a cycle has enough work to pay for them."""
+    workers are configured, lean worker processes (feeds.parseworker) for all
+    but the first few, started once a cycle has enough work to pay for them.
+
+    One job in flight per worker, all fed from one queue. A feed a worker
+    fails on (it died, or answered garbage) goes to the store thread, which
+    parses it instead; so do the feeds still queued when the last worker is
+    gone. Every worker is stopped and reaped by `finish`."""
 
     def __init__(self, queue: asyncio.Queue[_Ready | None], workers: int) -> None:
         self.queue = queue
         self.workers = workers
         self.changed = 0
-        self.pool: ProcessPoolExecutor | None = None
-        self.tasks: set[asyncio.Future[None]] = set()
+        self.jobs: asyncio.Queue[_Unparsed | None] | None = None
+        self.pumps: list[asyncio.Task[None]] = []
+        self.live = 0  # pumps whose worker still answers
 
     def add(self, feed: _Claimed, result: FetchResult, now: datetime) -> None:
         self.changed += 1
-        if self.pool is None and self.workers and self.changed > POOL_AFTER:
-            self.pool = ProcessPoolExecutor(
-                self.workers, mp_context=multiprocessing.get_context("spawn")
-            )
-        if self.pool is None:
+        if self.jobs is None and self.workers and self.changed > POOL_AFTER:
+            self.jobs = asyncio.Queue()
+            self.live = self.workers
+            self.pumps = [
+                asyncio.ensure_future(self._pump(self.jobs))
+                for _ in range(self.workers)
+            ]
+        if self.jobs is None or not self.live:
             self.queue.put_nowait((feed, result, None))
             return
-        task = asyncio.ensure_future(self._elsewhere(self.pool, feed, result, now))
-        self.tasks.add(task)
-        task.add_done_callback(self.tasks.discard)
+        self.jobs.put_nowait((feed, result, now))
 
-    async def _elsewhere(
-        self,
-        pool: ProcessPoolExecutor,
-        feed: _Claimed,
-        result: FetchResult,
-        now: datetime,
-    ) -> None:
-        loop = asyncio.get_running_loop()
-        parsed: ParsedFeed | str | None
+    async def _pump(self, jobs: asyncio.Queue[_Unparsed | None]) -> None:
+        """One worker process's life: jobs from the queue until None comes."""
+        worker: ParseWorker | None = None
+        healthy = False
         try:
-            parsed = await loop.run_in_executor(
-                pool,
-                parsejob.outcome,
-                _job(feed, result, now),
-            )
-        except BrokenProcessPool:
-            parsed = None  # a worker died (out of memory?): the store thread parses
-        except Exception as exc:
-            log.error("feed %s: unexpected error", feed.name, exc_info=exc)
-            parsed = f"internal: {type(exc).__name__}: {exc}"[:300]
-        self.queue.put_nowait((feed, result, parsed))
+            worker = await ParseWorker.start()
+            log.debug("parse worker %d started", worker.pid)
+            while (job := await jobs.get()) is not None:
+                feed, result, now = job
+                try:
+                    parsed = await worker.parse(_job(feed, result, now))
+                except Exception as exc:  # WorkerFailed, or a bug on our side
+                    log.error(
+                        "feed %s: parse worker %d %s; the bot parses the feed itself",
+                        feed.name,
+                        worker.pid,
+                        exc,
+                        exc_info=not isinstance(exc, WorkerFailed),
+                    )
+                    self.queue.put_nowait((feed, result, None))
+                    return
+                self.queue.put_nowait((feed, result, parsed))
+            healthy = True
+        except OSError as exc:
+            log.error("parse worker could not start (%s); the bot parses instead", exc)
+        finally:
+            self.live -= 1
+            if not self.live:  # nobody left to take them: the store thread does
+                while not jobs.empty():
+                    if (left := jobs.get_nowait()) is not None:
+                        feed, result, _ = left
+                        self.queue.put_nowait((feed, result, None))
+            if worker is not None:
+                # Cancelled or failed: no waiting for it to see the end of stdin.
+                await worker.close(kill=not healthy)
+
+    def stop(self) -> None:
+        """The cycle is cancelled: kill the workers now (`finish` reaps them)."""
+        for pump in self.pumps:
+            pump.cancel()
 
     async def finish(self) -> None:
-        if self.tasks:
-            await asyncio.gather(*self.tasks)
-        if self.pool is not None:
-            # Every job is done: this only waits for the idle workers to exit.
-            await asyncio.to_thread(self.pool.shutdown)
+        if self.jobs is None:
+            return
+        for _ in self.pumps:
+            self.jobs.put_nowait(None)  # after every job: each pump ends its own
+        for outcome in await asyncio.gather(*self.pumps, return_exceptions=True):
+            if isinstance(outcome, Exception):
+                log.error("parse worker: unexpected error", exc_info=outcome)
 
 
 async def _store_queue(
@@ -522,6 +551,9 @@ async def _cycle_with(
                 queue.put_nowait((feed, result, f"fetch: {result.error}"))
             else:
                 parsing.add(feed, result, rt.clock())
+    except asyncio.CancelledError:
+        parsing.stop()
+        raise
     finally:
         await parsing.finish()
         queue.put_nowait(None)

@@ -190,3 +190,30 @@ def test_a_bad_stories_value_is_named_with_its_line(line: str, key: str) -> None
     text = GOOD + f"\n[stories]\n{line}\n"
     found = problems(text)
     assert any(f"line {line_of(text, line)}: {key}" in p for p in found), found
+
+
+def test_parse_workers_default_to_one_where_there_is_a_second_core(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for cores, expected in ((1, 0), (2, 1), (8, 1)):
+        monkeypatch.setattr("bot.config.usable_cores", lambda n=cores: n)
+        config = parse_config(GOOD, Path("config.toml"))
+        assert config.fetch.parse_workers == expected, cores
+        auto = parse_config(
+            GOOD + '\n[fetch]\nparse_workers = "auto"\n', Path("config.toml")
+        )
+        assert auto.fetch.parse_workers == expected, cores
+    explicit = parse_config(GOOD + "\n[fetch]\nparse_workers = 3\n", Path("c.toml"))
+    assert explicit.fetch.parse_workers == 3
+
+
+@pytest.mark.parametrize("value", ["-1", "17", '"two"', "true", "1.5"])
+def test_a_bad_parse_workers_value_is_named_with_a_hint(value: str) -> None:
+    line = f"parse_workers = {value}"
+    text = GOOD + f"\n[fetch]\n{line}\n"
+    found = problems(text)
+    assert any(
+        f"line {line_of(text, line)}: fetch.parse_workers" in p
+        and '"auto" or a number from 0 to 16' in p
+        for p in found
+    ), found
