@@ -42,9 +42,10 @@ with `[fetch] parse_workers` as `--parse-workers` says: "auto" by default, as
 shipped (one worker on two cores or more), or a number; 0 parses in the bot.
 With workers (parsing in `feeds.parseworker` processes past 16 changed
 feeds), "CPU s" stays the bot process's own, the workers' CPU and peak
-memory are shown beside it (the bot reaps its workers, so getrusage's
-RUSAGE_CHILDREN counts them), and the memory target counts the bot plus N
-workers at the largest one's peak.
+memory are shown beside it (CPU from getrusage's RUSAGE_CHILDREN: the bot
+reaps its workers; peak from each worker's VmHWM as the cycle closes it),
+and the memory target counts the bot plus N workers at the largest one's
+peak.
 """
 
 from __future__ import annotations
@@ -149,13 +150,35 @@ def write_config(
 # -- measuring, in a child process per phase -----------------------------------
 
 
-def _rss_mb() -> float:
-    """The resident set size right now."""
-    with open("/proc/self/status", encoding="ascii") as status:
-        for line in status:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
+def _rss_mb(field: str = "VmRSS", pid: int | str = "self") -> float:
+    """The resident set size right now (VmHWM: its peak so far)."""
+    try:
+        with open(f"/proc/{pid}/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith(f"{field}:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:  # the process is gone
+        pass
     return 0.0
+
+
+# Each parse worker's own peak, read as the cycle closes it. getrusage's
+# RUSAGE_CHILDREN ru_maxrss cannot tell it: Linux keeps a child's peak from
+# before its exec, when it was still a copy of the bot, so every worker would
+# look as large as the bot was when it started the worker.
+WORKER_PEAKS: list[float] = []
+
+
+def _measure_worker_peaks() -> None:
+    from feeds.parseworker import ParseWorker
+
+    close = ParseWorker.close
+
+    async def measured(self: ParseWorker, *, kill: bool = False) -> None:
+        WORKER_PEAKS.append(_rss_mb("VmHWM", self.pid))  # all its jobs are done
+        await close(self, kill=kill)
+
+    ParseWorker.close = measured  # type: ignore[method-assign]
 
 
 def _peak_mb() -> float:
@@ -174,6 +197,7 @@ class _Meter:
     def __enter__(self) -> _Meter:
         gc.collect()
         self.rss_before = _rss_mb()
+        self.workers_seen = len(WORKER_PEAKS)
         self.workers_cpu = _children_cpu()
         self.cpu = time.process_time()
         self.wall = time.perf_counter()
@@ -184,12 +208,7 @@ class _Meter:
         self.cpu = time.process_time() - self.cpu
         self.workers_cpu = _children_cpu() - self.workers_cpu
         self.peak = _peak_mb()
-        # The largest worker's peak (ru_maxrss of the waited-for children).
-        self.workers_peak = (
-            resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-            if self.workers_cpu
-            else 0.0
-        )
+        self.workers_peak = max(WORKER_PEAKS[self.workers_seen :], default=0.0)
 
     def as_dict(self) -> dict[str, float]:
         return {
@@ -254,6 +273,7 @@ def phase_cycle(
     store_profiler = cProfile.Profile() if profile else None
     if store_profiler:
         _profile_store_thread(store_profiler)
+    _measure_worker_peaks()
     with _Meter() as meter:
         if profiler:
             profiler.enable()

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -54,8 +55,10 @@ log = logging.getLogger("normwatch.poll")
 # Parsing is pure, CPU-bound Python. With `[fetch] parse_workers`, changed
 # feeds past this many in one cycle are parsed in worker processes, so the
 # event loop (downloads) and the store thread keep the interpreter; for a few
-# feeds a worker would cost more to start (~0.2 s of CPU) than it saves.
+# feeds a worker would cost more to start (~0.3 s of CPU) than it saves.
 POOL_AFTER = 16
+# Jobs handed to one parse worker at a time (see _Parsing._pump).
+IN_FLIGHT = 2
 # Feeds stored per transaction: one commit (one fsync) for many feeds.
 BATCH = 64
 
@@ -425,7 +428,7 @@ class _Parsing:
     workers are configured, lean worker processes (feeds.parseworker) for all
     but the first few, started once a cycle has enough work to pay for them.
 
-    One job in flight per worker, all fed from one queue. A feed a worker
+    Two jobs in flight per worker, all fed from one queue. A feed a worker
     fails on (it died, or answered garbage) goes to the store thread, which
     parses it instead; so do the feeds still queued when the last worker is
     gone. Every worker is stopped and reaped by `finish`."""
@@ -456,23 +459,33 @@ class _Parsing:
         """One worker process's life: jobs from the queue until None comes."""
         worker: ParseWorker | None = None
         healthy = False
+        sent: deque[_Unparsed] = deque()  # in the worker's hands, oldest first
+        more = True
         try:
             worker = await ParseWorker.start()
             log.debug("parse worker %d started", worker.pid)
-            while (job := await jobs.get()) is not None:
-                feed, result, now = job
+            while more or sent:
                 try:
-                    parsed = await worker.parse(_job(feed, result, now))
+                    # A second job waits in the pipe, so the worker goes on to
+                    # it at once instead of waiting for the event loop, which
+                    # shares the interpreter with the store thread, to read
+                    # the answer and send the next.
+                    while (
+                        more and len(sent) < IN_FLIGHT and not (sent and jobs.empty())
+                    ):
+                        job = await jobs.get()
+                        if job is None:
+                            more = False
+                            break
+                        sent.append(job)
+                        worker.send(_job(*job))
+                    if not sent:
+                        break
+                    parsed = await worker.receive()
                 except Exception as exc:  # WorkerFailed, or a bug on our side
-                    log.error(
-                        "feed %s: parse worker %d %s; the bot parses the feed itself",
-                        feed.name,
-                        worker.pid,
-                        exc,
-                        exc_info=not isinstance(exc, WorkerFailed),
-                    )
-                    self.queue.put_nowait((feed, result, None))
+                    self._fail(worker, sent, exc)
                     return
+                feed, result, _ = sent.popleft()
                 self.queue.put_nowait((feed, result, parsed))
             healthy = True
         except OSError as exc:
@@ -487,6 +500,21 @@ class _Parsing:
             if worker is not None:
                 # Cancelled or failed: no waiting for it to see the end of stdin.
                 await worker.close(kill=not healthy)
+
+    def _fail(
+        self, worker: ParseWorker, sent: deque[_Unparsed], exc: Exception
+    ) -> None:
+        """The worker's jobs go to the store thread, each feed named in the log."""
+        for feed, result, _ in sent:
+            log.error(
+                "feed %s: parse worker %d %s; the bot parses the feed itself",
+                feed.name,
+                worker.pid,
+                exc,
+                exc_info=not isinstance(exc, WorkerFailed),
+            )
+            self.queue.put_nowait((feed, result, None))
+        sent.clear()
 
     def stop(self) -> None:
         """The cycle is cancelled: kill the workers now (`finish` reaps them)."""

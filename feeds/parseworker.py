@@ -1,14 +1,15 @@
 """A lean process that parses feeds for the bot: `python -m feeds.parseworker`.
 
-It imports only the feeds package (~26 MB), not the bot that starts it
-(multiprocessing's spawn would re-import the bot's __main__ with SQLAlchemy,
-Slack and the CLI: ~90 MB a worker). It speaks length-prefixed pickle frames:
+It imports only the feeds package (~29 MB at its peak), not the bot that
+starts it (multiprocessing's spawn would re-import the bot's __main__ with
+SQLAlchemy, Slack and the CLI: ~72 MB before any work). It speaks length-prefixed pickle frames:
 a ParseJob on stdin, its `parsejob.outcome` on stdout (ParsedFeed, or a
-"parse: …" line), one job at a time, and exits when stdin closes. An answer
+"parse: …" line), in order, and exits when stdin closes. An answer
 of None means the worker failed on that job (a bug: the traceback went to
 stderr) and the bot should parse it itself.
 
-The bot's side is ParseWorker: start one, `parse` a job at a time, `close`.
+The bot's side is ParseWorker: start one, `send` jobs and `receive` their
+answers in order (or `parse` one), `close`.
 Only the bot's own child speaks to it, so unpickling its answers trusts no
 one new.
 """
@@ -123,11 +124,24 @@ class ParseWorker:
 
     async def parse(self, job: ParseJob) -> Answer:
         """The worker's answer to `job`; WorkerFailed if there is none."""
-        stdin, stdout = self.process.stdin, self.process.stdout
-        assert stdin is not None and stdout is not None
+        self.send(job)
+        return await self.receive()
+
+    def send(self, job: ParseJob) -> None:
+        """Queue `job` for the worker; `receive` gets the answers in order.
+
+        No waiting for the pipe to take it: the caller bounds how many jobs
+        are outstanding, and a worker busy writing a long answer must never
+        wait for a caller stuck writing it a job. A worker that is gone shows
+        in `receive`."""
+        assert self.process.stdin is not None
+        self.process.stdin.write(frame(job))
+
+    async def receive(self) -> Answer:
+        """The answer to the oldest job sent; WorkerFailed if there is none."""
+        stdout = self.process.stdout
+        assert stdout is not None
         try:
-            stdin.write(frame(job))
-            await stdin.drain()
             head = await stdout.readexactly(_LENGTH.size)
             (size,) = _LENGTH.unpack(head)
             if size > MAX_FRAME:
