@@ -98,7 +98,9 @@ def place(
     story_id, reason = _existing(session, report, hits, minhash, settings, now)
     if story_id is None:
         key = report.canonical_url or f"item:{report.item_id}"
-        story_id = new_story(session, key=key, title=report.title, now=now)
+        story_id, created = new_story(session, key=key, title=report.title, now=now)
+        if not created:  # the story of this URL, whose items have since gone
+            reason = "url"
     join_story(
         session, report.item_id, story_id, outlet=outlet_of(report), minhash=minhash
     )
@@ -151,7 +153,12 @@ def file_hits(
     """Place a matched item in its story, store its hits, and queue its alert
     or its follow-ups, in the caller's transaction."""
     story_id, reason = place(session, report, hits, settings=settings, now=now)
-    before = story_content(session, story_id, before_item=report.item_id)
+    fresh = reason == "new"
+    # A story created just now holds nothing before this item and has no
+    # alert to follow up: the queries below would all come back empty.
+    before = (
+        None if fresh else story_content(session, story_id, before_item=report.item_id)
+    )
     recorded = record_hits(
         session,
         report.item_id,
@@ -162,6 +169,8 @@ def file_hits(
         story_id=story_id,
     )
     replies = 0
+    if before is None:
+        return Placed(story_id, reason, recorded, replies)
     # Where the story is already alerted, this item is a follow-up (a channel
     # that routing adds for it gets its own alert from record_hits).
     if alertable and recorded.hit_ids:

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from feeds.entry import Entry
 from storage.dialect import insert_ignore
+from storage.fulltext import index_text
 from storage.models import Hit, Item, Outbox, Story
 
 # Rows per statement: far below SQLite's limit of 32,766 bound parameters.
@@ -93,6 +94,8 @@ def insert_many(
             "published_at": e.published_at,
             "fetched_at": fetched_at,
             "fingerprint": e.fingerprint,
+            # Given here, so the column default need not dig it out per row.
+            "search_text": index_text(e.title, e.summary),
         }
         for (feed_id, _), e in unique.items()
         if (feed_id, e.guid) not in known

@@ -96,14 +96,19 @@ def story_states(session: Session, story_id: int) -> set[str]:
     }
 
 
-def new_story(session: Session, *, key: str, title: str, now: datetime) -> int:
-    session.execute(
-        insert_ignore(session, Story, conflict=["key"]),
+def new_story(
+    session: Session, *, key: str, title: str, now: datetime
+) -> tuple[int, bool]:
+    """The story with this key, and whether this call created it."""
+    created = session.scalar(
+        insert_ignore(session, Story, conflict=["key"]).returning(Story.id),
         {"key": key, "title": title, "first_seen_at": now},
     )
+    if created is not None:
+        return created, True
     story_id = session.scalar(select(Story.id).where(Story.key == key))
     assert story_id is not None
-    return story_id
+    return story_id, False
 
 
 def join_story(

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.config import Stories
@@ -17,7 +17,7 @@ from feeds.parse import fingerprint
 from storage.archive import HitRecord, insert_items
 from storage.db import make_engine, session_factory, transaction, upgrade
 from storage.feedstate import FeedSpec, sync_feeds
-from storage.models import Feed, Outbox
+from storage.models import Feed, Hit, Item, Outbox
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 LEAD = (
@@ -264,3 +264,18 @@ def test_alike_texts_about_another_state_are_another_story(
     assert pl.reason == "new" and pl.story_id != lt.story_id
     copy = file(2, "https://delfi.lt/c", "Lithuania to withdraw from the ban", lead)
     assert (copy.reason, copy.story_id) == ("near_duplicate", lt.story_id)
+
+
+def test_an_article_whose_items_were_deleted_rejoins_its_story(
+    sessions: sessionmaker[Session],
+) -> None:
+    # Stories outlive their items when an operator deletes rows by hand: the
+    # story's key (the canonical URL) still says which story the article is.
+    file = Filer(sessions, Stories(event_threads=False))
+    first = file(0, "https://lrt.lt/a/7", "Seimas votes")
+    with transaction(sessions) as s:
+        s.execute(delete(Outbox))
+        s.execute(delete(Hit))
+        s.execute(delete(Item))
+    again = file(1, "https://lrt.lt/a/7", "Seimas votes")
+    assert (again.reason, again.story_id) == ("url", first.story_id)
