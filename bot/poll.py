@@ -43,9 +43,11 @@ from storage.db import transaction
 from storage.edits import record_edits
 from storage.feedstate import (
     FeedSpec,
+    Unchanged,
     claim_due,
     preload,
     record_fetch,
+    record_unchanged,
     release,
     sync_feeds,
 )
@@ -589,15 +591,22 @@ async def _cycle_with(
     if unchanged:
         now = rt.clock()
         with transaction(rt.sessions) as session:
-            # One SELECT loads them all; each update below then finds its row in
-            # the session instead of asking the database again, and one flush
-            # at commit sends the updates as a single executemany.
-            loaded = preload(session, [feed.id for feed, _ in unchanged])
-            with session.no_autoflush:
-                for feed, result in unchanged:
-                    _write_outcome(session, feed, result, now, error=None)
-            session.flush()  # while `loaded` still holds every row
-            del loaded
+            record_unchanged(
+                session,
+                [
+                    Unchanged(
+                        feed.id,
+                        feed.interval,
+                        result.http_status,
+                        # A 304 may leave the validators out: keep ours.
+                        result.etag or feed.etag,
+                        result.last_modified or feed.last_modified,
+                        result.moved_to,
+                    )
+                    for feed, result in unchanged
+                ],
+                now=now,
+            )
     if by_url:  # stopped early: let the next run (or instance) take them now
         with transaction(rt.sessions) as session:
             release(session, [f.id for f in by_url.values()], owner=rt.owner)

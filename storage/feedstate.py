@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import random
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
@@ -144,25 +145,26 @@ def record_fetch(
     feed = session.get(Feed, feed_id)
     if feed is None:
         return
-    jitter = interval.total_seconds() * 0.1 * (rng or random).random()
+    if error is None:
+        values = _success(
+            now=now,
+            interval=interval,
+            http_status=http_status,
+            etag=etag,
+            last_modified=last_modified,
+            body_hash=body_hash,
+            moved_to=moved_to,
+            rng=rng,
+        )
+        for name, value in values.items():
+            setattr(feed, name, value)
+        feed.items_seen += new_items
+        return
+    jitter = _jitter(interval, rng)
     feed.last_fetched_at, feed.last_status = now, http_status
     feed.lease_owner = feed.lease_until = None
     if moved_to is not None:
         feed.moved_to = moved_to[:2048]
-    if error is None:
-        feed.consecutive_failures, feed.last_error = 0, None
-        feed.last_success_at, feed.failing_since = now, None
-        feed.items_seen += new_items
-        if body_hash is not None:
-            feed.body_hash = body_hash
-        if etag is not None or last_modified is not None:
-            # Validators that do not fit their column are junk: do without them.
-            feed.etag = etag if etag and len(etag) <= 512 else None
-            feed.last_modified = (
-                last_modified if last_modified and len(last_modified) <= 128 else None
-            )
-        feed.next_due_at = now + interval + timedelta(seconds=jitter)
-        return
     feed.consecutive_failures += 1
     feed.last_error = error[:2000]
     feed.failing_since = feed.failing_since or now
@@ -170,6 +172,87 @@ def record_fetch(
     if retry_after:
         wait = max(wait, timedelta(seconds=retry_after))
     feed.next_due_at = now + wait + timedelta(seconds=jitter)
+
+
+def _jitter(interval: timedelta, rng: random.Random | None) -> float:
+    return interval.total_seconds() * 0.1 * (rng or random).random()
+
+
+def _success(
+    *,
+    now: datetime,
+    interval: timedelta,
+    http_status: int | None,
+    etag: str | None,
+    last_modified: str | None,
+    body_hash: str | None,
+    moved_to: str | None,
+    rng: random.Random | None = None,
+) -> dict[str, Any]:
+    """The columns a successful fetch sets (all but items_seen)."""
+    values: dict[str, Any] = {
+        "last_fetched_at": now,
+        "last_status": http_status,
+        "lease_owner": None,
+        "lease_until": None,
+        "consecutive_failures": 0,
+        "last_error": None,
+        "last_success_at": now,
+        "failing_since": None,
+        "next_due_at": now + interval + timedelta(seconds=_jitter(interval, rng)),
+    }
+    if moved_to is not None:
+        values["moved_to"] = moved_to[:2048]
+    if body_hash is not None:
+        values["body_hash"] = body_hash
+    if etag is not None or last_modified is not None:
+        # Validators that do not fit their column are junk: do without them.
+        values["etag"] = etag if etag and len(etag) <= 512 else None
+        values["last_modified"] = (
+            last_modified if last_modified and len(last_modified) <= 128 else None
+        )
+    return values
+
+
+@dataclass(frozen=True)
+class Unchanged:
+    """A fetch that found the feed as it was (304, or the same body)."""
+
+    feed_id: int
+    interval: timedelta
+    http_status: int | None
+    etag: str | None
+    last_modified: str | None
+    moved_to: str | None = None
+
+
+def record_unchanged(
+    session: Session, fetches: Sequence[Unchanged], *, now: datetime
+) -> None:
+    """`record_fetch` for many unchanged feeds at once: one UPDATE by primary
+    key sent as an executemany, without loading a row (most of a steady
+    cycle's bookkeeping)."""
+    rows = [
+        {
+            "id": f.feed_id,
+            **_success(
+                now=now,
+                interval=f.interval,
+                http_status=f.http_status,
+                etag=f.etag,
+                last_modified=f.last_modified,
+                body_hash=None,
+                moved_to=f.moved_to,
+            ),
+        }
+        for f in fetches
+    ]
+    # Rows with the same columns go in one executemany each.
+    groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for row in rows:
+        groups.setdefault(tuple(row), []).append(row)
+    for group in groups.values():
+        session.execute(update(Feed), group)
 
 
 def release(session: Session, feed_ids: list[int], *, owner: str) -> None:

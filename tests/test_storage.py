@@ -21,7 +21,15 @@ from storage.db import (
     transaction,
     upgrade,
 )
-from storage.feedstate import FeedSpec, backoff, claim_due, record_fetch, sync_feeds
+from storage.feedstate import (
+    FeedSpec,
+    Unchanged,
+    backoff,
+    claim_due,
+    record_fetch,
+    record_unchanged,
+    sync_feeds,
+)
 from storage.models import Feed, Hit, Outbox
 from storage.outbox import claim_next, due, mark_failed, mark_sent
 
@@ -202,6 +210,40 @@ def test_failures_back_off_exponentially_up_to_a_cap_and_success_resets(
             None,
             '"v1"',
         )
+
+
+def test_unchanged_feeds_recorded_in_bulk_end_up_as_one_by_one(
+    sessions: sessionmaker[Session], feed_id: int
+) -> None:
+    interval = timedelta(minutes=10)
+    with transaction(sessions) as s:
+        claim_due(s, ["https://a.example/rss"], now=NOW, owner="one")
+        for _ in range(2):
+            record_fetch(
+                s, feed_id, now=NOW, interval=interval, http_status=500, error="x"
+            )
+    later = NOW + timedelta(hours=1)
+    with transaction(sessions) as s:
+        record_unchanged(
+            s,
+            [Unchanged(feed_id, interval, 304, '"v2"', None, "https://b.example/rss")],
+            now=later,
+        )
+    with sessions() as s:
+        feed = s.get_one(Feed, feed_id)
+        assert (feed.consecutive_failures, feed.last_error, feed.failing_since) == (
+            0,
+            None,
+            None,
+        )
+        assert (feed.last_status, feed.etag, feed.moved_to) == (
+            304,
+            '"v2"',
+            "https://b.example/rss",
+        )
+        assert feed.last_success_at == feed.last_fetched_at == later
+        assert (feed.lease_owner, feed.lease_until) == (None, None)
+        assert later + interval <= feed.next_due_at <= later + interval * 1.1
 
 
 def test_retry_after_longer_than_backoff_is_honoured(
