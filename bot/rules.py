@@ -282,6 +282,7 @@ class Matcher:
             self._automaton.make_automaton()
         self.term_count = len(merged)
         self._folds = _FoldCache()
+        self._could: dict[int, bool] = {}
 
     # -- finding terms -------------------------------------------------------
 
@@ -425,11 +426,18 @@ class Matcher:
         return self._evaluate(text, found, feed_state, implied_state).hits
 
     def _could_match(self, present: int) -> bool:
-        return any(
-            all(e & present for e in all_of)
-            and (not any_of or any(e & present for e in any_of))
-            for all_of, any_of in self._needs
-        )
+        # Few distinct sets of groups occur (most items: none, or only a
+        # state), so each is worked out once.
+        known = self._could.get(present)
+        if known is None:
+            if len(self._could) > _FOLD_CACHE_MAX:
+                self._could.clear()
+            known = self._could[present] = any(
+                all(e & present for e in all_of)
+                and (not any_of or any(e & present for e in any_of))
+                for all_of, any_of in self._needs
+            )
+        return known
 
     def _evaluate(
         self,
