@@ -107,9 +107,8 @@ def insert_many(
     # multi-row INSERT … ON CONFLICT DO NOTHING RETURNING batches ("insert
     # many values"): only rows really inserted come back (another instance may
     # race us), on SQLite and PostgreSQL alike.
-    table = Item.__table__.c
-    stmt = insert_ignore(session, Item, conflict=["feed_id", "guid"]).returning(
-        table.id, table.feed_id, table.guid
+    stmt = insert_ignore(
+        session, Item, conflict=["feed_id", "guid"], returning=["id", "feed_id", "guid"]
     )
     for row_id, feed_id, guid in session.connection().execute(stmt, rows):
         new[feed_id].append(NewItem(row_id, unique[(feed_id, guid)]))
@@ -164,7 +163,7 @@ def record_hits(
         return Recorded([], queued=False)
     if story_id is None:
         story_id = story_for(session, item_id, now=now)
-    stmt = insert_ignore(session, Hit, conflict=["item_id", "rule"]).returning(Hit.id)
+    stmt = insert_ignore(session, Hit, conflict=["item_id", "rule"], returning=["id"])
     new_ids: list[int] = []
     for hit in hits:
         row = {
@@ -183,12 +182,15 @@ def record_hits(
     queued = False
     if alertable and new_ids:
         outbox = insert_ignore(
-            session, Outbox, conflict=["story_id", "channel", "kind", "outlet"]
+            session,
+            Outbox,
+            conflict=["story_id", "channel", "kind", "outlet"],
+            returning=["id"],
         )
         for channel in channels:
             queued |= bool(
                 session.scalars(
-                    outbox.returning(Outbox.id),
+                    outbox,
                     {
                         "story_id": story_id,
                         "hit_id": new_ids[0],

@@ -55,7 +55,7 @@ def queue_followups(
         if reply_key is not None and _replies(session, alert_id) < max_replies:
             replies += len(
                 session.scalars(
-                    insert_ignore(session, Outbox, conflict=_KEY).returning(Outbox.id),
+                    insert_ignore(session, Outbox, conflict=_KEY, returning=["id"]),
                     {
                         **pending,
                         "story_id": story_id,

@@ -321,8 +321,8 @@ def record_problem(
     if row is None:
         # Another process may note the same problem at the same moment.
         inserted = session.scalars(
-            insert_ignore(session, ChannelProblem, conflict=["channel"]).returning(
-                ChannelProblem.channel
+            insert_ignore(
+                session, ChannelProblem, conflict=["channel"], returning=["channel"]
             ),
             {
                 "channel": channel,

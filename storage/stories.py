@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, bindparam, or_, select, update
 from sqlalchemy.orm import Session
 
 from storage.dialect import insert_ignore
@@ -36,14 +36,39 @@ class StoryContent:
     urls: set[str]
 
 
+# These run for every matched item. Built once with bound parameters, they
+# are reused as they are: SQLAlchemy then finds their compiled SQL at once
+# instead of first working out a cache key for a new statement, which took
+# longer than the query.
+_STORY_OF_URL = (
+    select(Item.story_id)
+    .where(Item.canonical_url == bindparam("url"), Item.story_id.is_not(None))
+    .order_by(Item.id)
+    .limit(1)
+)
+_SIGNED_NEAR = (
+    select(Item.story_id, Item.minhash)
+    .where(
+        Item.story_id.is_not(None),
+        Item.minhash.is_not(None),
+        Item.published_at.between(bindparam("start"), bindparam("end")),
+    )
+    .order_by(Item.id)
+)
+_JOIN_STORY = (
+    update(Item)
+    .where(Item.id == bindparam("item_id"))
+    .values(
+        story_id=bindparam("story_id"),
+        outlet=bindparam("outlet"),
+        minhash=bindparam("minhash"),
+    )
+)
+
+
 def story_of_url(session: Session, canonical_url: str) -> int | None:
     """The story an item with this canonical URL already belongs to."""
-    return session.scalar(
-        select(Item.story_id)
-        .where(Item.canonical_url == canonical_url, Item.story_id.is_not(None))
-        .order_by(Item.id)
-        .limit(1)
-    )
+    return session.scalar(_STORY_OF_URL, {"url": canonical_url})
 
 
 def signed_near(
@@ -51,13 +76,8 @@ def signed_near(
 ) -> list[Signed]:
     """Items in stories published within `window` either side, oldest first."""
     rows = session.execute(
-        select(Item.story_id, Item.minhash)
-        .where(
-            Item.story_id.is_not(None),
-            Item.minhash.is_not(None),
-            Item.published_at.between(published_at - window, published_at + window),
-        )
-        .order_by(Item.id)
+        _SIGNED_NEAR,
+        {"start": published_at - window, "end": published_at + window},
     ).all()
     return [
         Signed(story_id, minhash)
@@ -101,7 +121,7 @@ def new_story(
 ) -> tuple[int, bool]:
     """The story with this key, and whether this call created it."""
     created = session.scalar(
-        insert_ignore(session, Story, conflict=["key"]).returning(Story.id),
+        insert_ignore(session, Story, conflict=["key"], returning=["id"]),
         {"key": key, "title": title, "first_seen_at": now},
     )
     if created is not None:
@@ -120,9 +140,13 @@ def join_story(
     minhash: bytes | None,
 ) -> None:
     session.execute(
-        update(Item)
-        .where(Item.id == item_id)
-        .values(story_id=story_id, outlet=outlet, minhash=minhash)
+        _JOIN_STORY,
+        {
+            "item_id": item_id,
+            "story_id": story_id,
+            "outlet": outlet,
+            "minhash": minhash,
+        },
     )
 
 
