@@ -115,6 +115,16 @@ def canonical_url(
     """The canonical form of an http(s) URL, or None when there is none to make."""
     if not url:
         return None
+    # Most feed links are plain: a string test or two instead of urlsplit,
+    # quote and a dozen regexes (~5 us instead of ~35 us a link).
+    simple = _simple_canonical(url, tracking)
+    if simple is not None:
+        return simple
+    return _general_canonical_url(url, tracking)
+
+
+def _general_canonical_url(url: str, tracking: Tracking) -> str | None:
+    """canonical_url without the shortcut: the definition the shortcut must match."""
     canonical = _canonical(url, tracking)
     # A wrapper's target is shorter than the wrapper, so this ends.
     while canonical is not None:
@@ -130,6 +140,16 @@ def site_of(url: str | None) -> str | None:
     """The host of a URL's canonical form (`m.lrt.lt` -> `lrt.lt`), or None."""
     canonical = canonical_url(url)
     return urlsplit(canonical).hostname if canonical else None
+
+
+def _may_be_wrapper(canonical: str) -> bool:
+    """False when _unwrapped surely finds no wrapper: each host it knows has one of these in its name."""
+    return (
+        "google." in canonical
+        or "bing.com" in canonical
+        or "facebook.com" in canonical
+        or "ampproject.org" in canonical
+    )
 
 
 def _unwrapped(canonical: str) -> str | None:
@@ -203,7 +223,11 @@ def _path(path: str) -> str:
     # Encode what needs it (spaces, non-ASCII), keep existing escapes, then
     # write every escape one way: `%7e` and `~`, `%c5%a1` and `š` agree.
     path = quote(path, safe="/%:@!$&'()*+,;=-._~")
-    path = _ESCAPE.sub(_escape, path)
+    return _tidy_path(_ESCAPE.sub(_escape, path))
+
+
+def _tidy_path(path: str) -> str:
+    """Duplicate and trailing slashes, index pages and AMP paths dropped."""
     while True:
         before = path
         path = re.sub(r"/{2,}", "/", path)
@@ -217,6 +241,70 @@ def _path(path: str) -> str:
             path = path.rstrip("/") or "/"
         if path == before:
             return path or "/"
+
+
+# A URL that needs none of the general path's care: lower-case http(s), a
+# host of plain letters, digits, dots and dashes (no user, no port), a path of
+# characters that quote() keeps and no escapes, a query of characters that
+# parse_qsl and urlencode keep as they are, any fragment (dropped).
+_SIMPLE = re.compile(
+    r"https?://([a-z0-9.-]+)([A-Za-z0-9/:@!$&'()*+,;=._~-]*)"
+    r"(?:\?([A-Za-z0-9&=._~-]*))?(?:#[!-~]*)?"
+)
+
+
+def _simple_canonical(url: str, tracking: Tracking) -> str | None:
+    """canonical_url of a plain URL, or None when the general path must decide.
+
+    Exactly what the general path gives for such a URL; tests/test_canonical.py
+    compares the two on generated URLs.
+    """
+    match = _SIMPLE.fullmatch(url.strip())
+    if match is None:
+        return None
+    hostname, path, query = match.groups()
+    if path and path[0] != "/":
+        return None
+    host = _host(hostname)
+    if not host:
+        return None
+    lowered = path.lower()
+    if (
+        "//" in path
+        or "amp" in lowered
+        or "index." in lowered
+        or "default." in lowered
+        or path.endswith("/")
+    ):
+        path = _tidy_path(path)
+    canonical = f"https://{host}{path or '/'}"
+    if query:
+        kept = _simple_query(query, tracking)
+        if kept is None:
+            return None
+        if kept:
+            canonical = f"{canonical}?{kept}"
+    if _may_be_wrapper(canonical):
+        return None
+    return canonical
+
+
+def _simple_query(query: str, tracking: Tracking) -> str | None:
+    """_query of a query that needs no unquoting nor quoting; None if an `=` is in a value."""
+    kept = []
+    for piece in query.split("&"):
+        if not piece:
+            continue
+        name, _, value = piece.partition("=")
+        if "=" in value:
+            return None  # urlencode would escape it
+        if name in tracking:
+            continue
+        if value.lower() in _AMP_FLAGS.get(name.lower(), ()):
+            continue
+        kept.append((name, value))
+    kept.sort()
+    return "&".join(f"{name}={value}" for name, value in kept)
 
 
 def _query(query: str, tracking: Tracking) -> str:

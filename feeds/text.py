@@ -38,6 +38,12 @@ _INVISIBLE = dict.fromkeys(map(ord, "\u00ad\u200b\u200c\u200d\u2060\ufeff"))
 _INVISIBLE_CHAR = re.compile("[\u00ad\u200b\u200c\u200d\u2060\ufeff]")
 # Control characters (NUL included, which PostgreSQL text refuses) become spaces.
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+# Either of the two above: one search tells that neither step has work.
+_ODD_CHAR = re.compile(
+    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u00ad\u200b\u200c\u200d\u2060\ufeff]"
+)
+# What _tag gives for each element name: blocks separate words, the rest join.
+_REPLACEMENT = {name: " " if name in _BLOCKS else "" for name in _ELEMENTS}
 
 
 def without_controls(value: str) -> str:
@@ -46,27 +52,33 @@ def without_controls(value: str) -> str:
 
 
 def _tag(match: re.Match[str]) -> str:
-    name = match.group(1).lower()
-    if name not in _ELEMENTS:
-        return match.group()
-    return " " if name in _BLOCKS else ""
+    replacement = _REPLACEMENT.get(match.group(1).lower())
+    return match.group() if replacement is None else replacement
 
 
 def plain_text(value: str | None) -> str:
     """Strip HTML and decode entities; the result is NFC, one line, trimmed."""
     if not value:
         return ""
+    # Each step only when it has something to do: this runs twice an entry.
+    # The substring tests are exact: `<script`/`<style` under IGNORECASE
+    # start with `<` and s, S or the long s (U+017F).
     if "<" in value:
-        value = _SCRIPT.sub(" ", value)
-        value = _COMMENT.sub("", value)
+        if "<s" in value or "<S" in value or "<\u017f" in value:
+            value = _SCRIPT.sub(" ", value)
+        if "<!--" in value or "<![CDATA[" in value or "]]>" in value:
+            value = _COMMENT.sub("", value)
         value = _TAG.sub(_tag, value)
     if "&" in value:
         value = html.unescape(value)
-    # Each step only when it has something to do: this runs on every entry.
-    if _CONTROL.search(value):
+    if value.isascii():
+        # ASCII is NFC and has no invisible characters; controls it may have.
+        if _CONTROL.search(value):
+            value = without_controls(value)
+    elif _ODD_CHAR.search(value):
         value = without_controls(value)
-    if _INVISIBLE_CHAR.search(value):
-        value = value.translate(_INVISIBLE)
-    if not unicodedata.is_normalized("NFC", value):
+        if _INVISIBLE_CHAR.search(value):
+            value = value.translate(_INVISIBLE)
+    if not value.isascii() and not unicodedata.is_normalized("NFC", value):
         value = unicodedata.normalize("NFC", value)
     return " ".join(value.split())

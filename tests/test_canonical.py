@@ -8,7 +8,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from feeds.canonical import canonical_url
+from feeds.canonical import (
+    DEFAULT_TRACKING,
+    _general_canonical_url,
+    _simple_canonical,
+    canonical_url,
+    tracking_with,
+)
 
 
 def test_scheme_and_host_are_lowercased() -> None:
@@ -177,3 +183,62 @@ def test_canonical_url_is_http_without_fragment_or_tracking(url: str) -> None:
     assert parts.fragment == ""
     names = [k.lower() for k, _ in parse_qsl(parts.query, keep_blank_values=True)]
     assert not any(n.startswith("utm_") or n == "fbclid" for n in names)
+
+
+# --- the shortcut for plain links gives what the general path gives ---------------
+
+# Pieces that sit on every edge of the shortcut: what the path tidying reacts
+# to (`//`, index pages, AMP), wrapper hosts, tracking and AMP flags, and (in
+# half of the examples) what it must refuse: escapes, `+`, spaces, non-ASCII,
+# upper case, ports.
+PLAIN_HOST = ["www.", "m.", "amp.", "news", "example.", "com", "lt", ".", "-", "0"]
+WRAPPERS = ["google.com", "bing.com", "l.facebook.com", "x.cdn.ampproject.org"]
+PLAIN_PATH = ["/", "//", "a", "B", "0", "amp", "/amp", ".amp", ".html", "index."]
+PLAIN_PATH += ["Default.", "php", "-", "_", "~", ":", "@", "!", "$", "&", "'", "("]
+PLAIN_PATH += ["*", "+", ",", ";", "="]
+PLAIN_QUERY = ["&", "=", "id", "ID", "1", "a", "utm_source", "fbclid", "amp"]
+PLAIN_QUERY += ["outputType", "true", "Amp", "-", ".", "_", "~"]
+ODD = ["%", "%7e", "%20", " ", "\t", "+", "š", "?", "#", "Ex", "ž", "[", ":80"]
+
+
+@st.composite
+def plain_urls(draw: st.DrawFn) -> str:
+    odd = ODD if draw(st.booleans()) else []
+
+    def joined(pieces: list[str]) -> str:
+        return "".join(draw(st.lists(st.sampled_from(pieces + odd), max_size=8)))
+
+    scheme = draw(st.sampled_from(["http", "https"] + (["HTTP", "ftp"] if odd else [])))
+    port = draw(st.sampled_from(["", ":443", ":8080"] if odd else [""]))
+    query = draw(st.sampled_from(["", "?"])) + joined(PLAIN_QUERY)
+    fragment = draw(st.sampled_from(["", "#", "#top", "#?x=1", *odd]))
+    space = draw(st.sampled_from(["", " ", "\n"]))
+    host = "".join(draw(st.lists(st.sampled_from(PLAIN_HOST), min_size=1, max_size=4)))
+    host = draw(st.sampled_from([host, host, host, *WRAPPERS]))
+    path = draw(st.sampled_from(["/", "/", ""])) + joined(PLAIN_PATH)
+    return f"{space}{scheme}://{host}{port}{path}{query}{fragment}{space}"
+
+
+@settings(max_examples=500, deadline=None)
+@given(plain_urls(), st.sampled_from([(), ("id",), ("src_*", "A")]))
+def test_the_shortcut_for_plain_links_agrees_with_the_general_path(
+    url: str, extra: tuple[str, ...]
+) -> None:
+    tracking = tracking_with(extra)
+    assert canonical_url(url, tracking=tracking) == _general_canonical_url(
+        url, tracking
+    )
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://news.example.eu/lt/20250000?utm_source=rss&id=0",
+        "http://www.lrt.lt/naujienos/lietuvoje/2/2412345/seimas-pritare#top",
+        "https://delfi.lt/news/a-b_c.d~e?b=2&a=1&a=&fbclid=x",
+    ],
+)
+def test_ordinary_links_take_the_shortcut(url: str) -> None:
+    shortcut = _simple_canonical(url, DEFAULT_TRACKING)
+    assert shortcut is not None
+    assert shortcut == _general_canonical_url(url, DEFAULT_TRACKING)

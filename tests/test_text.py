@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import re
 import unicodedata
 
@@ -9,6 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import feeds.text
 from feeds.text import plain_text
 
 
@@ -138,3 +140,67 @@ def test_text_without_markup_only_has_its_whitespace_normalized(text: str) -> No
 
 def test_control_characters_and_nul_never_survive() -> None:
     assert plain_text("Seimas\x00votes\x1b[31m today\x07") == "Seimas votes [31m today"
+
+
+# --- the shortcuts change nothing ------------------------------------------------
+
+
+def every_step(value: str) -> str:
+    """plain_text's steps, each run whether or not it has anything to do
+    (markup is looked for only where there is a `<`, as it always was)."""
+    if "<" in value:
+        value = feeds.text._SCRIPT.sub(" ", value)
+        value = feeds.text._COMMENT.sub("", value)
+        value = feeds.text._TAG.sub(feeds.text._tag, value)
+    value = html.unescape(value)
+    value = feeds.text.without_controls(value)
+    value = value.translate(feeds.text._INVISIBLE)
+    return " ".join(unicodedata.normalize("NFC", value).split())
+
+
+# What each shortcut tests for, and near misses: `<ſcript>` is `<script>` to an
+# IGNORECASE regex, `ı` is `i`; controls, invisibles and unnormalized marks.
+MARKUP_PIECES = ["<", ">", "/", "s", "S", "\u017f", "cr", "ıpt", "ipt", "script"]
+MARKUP_PIECES += ["style", "STYLE", " ", "x", "p", "br", "<!--", "-->", "<![CDATA["]
+MARKUP_PIECES += ["]]>", "&", "&amp;", "&lt;", "&#160;", "&shy;", ";", '"', "'", "="]
+MARKUP_PIECES += [
+    "<\u017fcript>",
+    "<scrıpt>",
+    "</script>",
+    "<Style a='>'>",
+    "</style >",
+]
+MARKUP_PIECES += [
+    "<p>",
+    "</P>",
+    "<x>",
+    "<b",
+    "\x00",
+    "\x85",
+    "\u00ad",
+    "\u200b",
+    "e\u0301",
+    "é",
+    "ż",
+    "Ω",
+    "\n",
+]
+
+
+@settings(max_examples=1000, deadline=None)
+@given(st.lists(st.sampled_from(MARKUP_PIECES), max_size=24).map("".join))
+def test_plain_text_equals_running_every_step(text: str) -> None:
+    assert plain_text(text) == every_step(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "a<\u017fcript>x</\u017fcript>b",  # the long s: `script` to IGNORECASE
+        "a<STYLE>x</style >b",
+        "a<!-- x -->b<![CDATA[c]]>",
+        "<p>Seimas &amp; Saeima</p>\u200b\x85",
+    ],
+)
+def test_plain_text_shortcuts_see_what_every_step_sees(text: str) -> None:
+    assert plain_text(text) == every_step(text)
