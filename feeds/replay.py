@@ -11,7 +11,7 @@ promise feedparser's answer it raises `Unsure`.
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from typing import Any, Final, NamedTuple
 from xml.sax.saxutils import escape
 
@@ -234,8 +234,21 @@ class Replay:
         self.names[tag] = result
         return result
 
-    def attributes(self, items: Iterable[tuple[str, str]]) -> dict[str, str]:
+    def attributes(self, items: Collection[tuple[str, str]]) -> dict[str, str]:
         """feedparser's attrs_d: keys lower case, standard prefixes, rel/type lowered."""
+        if self.pending or any(key[0] == "{" for key, _ in items):
+            attrs = self.namespaced_attributes(items)
+        else:  # nearly always: each key once, lowered
+            attrs = {key.lower(): value for key, value in items}
+        for name in ("rel", "type"):
+            if name in attrs:
+                attrs[name] = attrs[name].lower()
+        return attrs
+
+    def namespaced_attributes(
+        self, items: Collection[tuple[str, str]]
+    ) -> dict[str, str]:
+        """attrs_d keys for namespaced attributes: both the standard prefix and the declared one."""
         attrs: dict[str, str] = {}
         for name, value in self.pending:
             attrs[name] = value
@@ -259,9 +272,6 @@ class Replay:
                 qnames.append((key.lower(), value))
         for name, value in qnames:
             attrs[name] = value
-        for name in ("rel", "type"):
-            if name in attrs:
-                attrs[name] = attrs[name].lower()
         return attrs
 
     # -- events -------------------------------------------------------------------

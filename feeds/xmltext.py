@@ -9,6 +9,10 @@ from feedparser.html import _cp1252 as _CP1252
 
 _C1 = re.compile("[\x80-\x9f]")
 _BEYOND_LATIN1 = re.compile("[^\x00-\xff]")
+# Valid UTF-8 with a byte above 0x7f has a lead byte followed by a continuation
+# byte; Latin-1 text without such a pair (most of it: `Eduskunta äänesti`)
+# cannot be re-read, and trying costs a raised UnicodeDecodeError.
+_UTF8_PAIR = re.compile("[\xc2-\xf4][\x80-\xbf]")
 _ENTITY_IN_LINK = re.compile("&([A-Za-z0-9_]+);")
 
 
@@ -17,7 +21,7 @@ def repair(text: str) -> str:
     Latin-1 is read again, and C1 controls become their windows-1252 letters."""
     if text.isascii():
         return text
-    if not _BEYOND_LATIN1.search(text):
+    if not _BEYOND_LATIN1.search(text) and _UTF8_PAIR.search(text):
         with suppress(UnicodeDecodeError):
             text = text.encode("iso-8859-1").decode("utf-8")
     if _C1.search(text):
