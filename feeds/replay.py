@@ -236,10 +236,16 @@ class Replay:
 
     def attributes(self, items: Collection[tuple[str, str]]) -> dict[str, str]:
         """feedparser's attrs_d: keys lower case, standard prefixes, rel/type lowered."""
-        if self.pending or any(key[0] == "{" for key, _ in items):
+        attrs: dict[str, str] = {}
+        if not self.pending:
+            # Nearly always no namespaced key: each key once, lowered.
+            for key, value in items:
+                if key[0] == "{":
+                    attrs = self.namespaced_attributes(items)
+                    break
+                attrs[key.lower()] = value
+        else:
             attrs = self.namespaced_attributes(items)
-        else:  # nearly always: each key once, lowered
-            attrs = {key.lower(): value for key, value in items}
         for name in ("rel", "type"):
             if name in attrs:
                 attrs[name] = attrs[name].lower()
