@@ -5,6 +5,7 @@ Run from the repository root:
     .venv/bin/python -m bench.parse_speed
     .venv/bin/python -m bench.parse_speed --items 100 --json
     .venv/bin/python -m bench.parse_speed --profile   # where the fast path's time goes
+    .venv/bin/python -m bench.parse_speed --profile --format atom
 
 What it measures, all in one process (the house rule: a ratio against a
 baseline measured in the same process, because machines are shared and
@@ -238,7 +239,8 @@ def report(results: dict[str, Any]) -> str:
 
 
 def profile(args: argparse.Namespace) -> None:
-    body = make_rss(args.items, args.seed)
+    maker = make_atom if args.format == "atom" else make_rss
+    body = maker(args.items, args.seed)
     profiler = cProfile.Profile()
     profiler.enable()
     for _ in range(200):
@@ -259,6 +261,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--json", action="store_true", help="print JSON only")
     parser.add_argument("--profile", action="store_true", help="profile the fast path")
+    parser.add_argument(
+        "--format", choices=("rss", "atom"), default="rss", help="feed to profile"
+    )
     args = parser.parse_args(argv)
     if args.profile:
         profile(args)
