@@ -143,7 +143,8 @@ def site_of(url: str | None) -> str | None:
 
 
 def _may_be_wrapper(canonical: str) -> bool:
-    """False when _unwrapped surely finds no wrapper: each host it knows has one of these in its name."""
+    """False when _unwrapped surely finds no wrapper: every host it knows
+    has one of these in its name."""
     return (
         "google." in canonical
         or "bing.com" in canonical

@@ -254,7 +254,7 @@ class Replay:
     def namespaced_attributes(
         self, items: Collection[tuple[str, str]]
     ) -> dict[str, str]:
-        """attrs_d keys for namespaced attributes: both the standard prefix and the declared one."""
+        """attrs_d with namespaced keys: under the standard prefix and the declared one."""
         attrs: dict[str, str] = {}
         for name, value in self.pending:
             attrs[name] = value
