@@ -242,3 +242,22 @@ def test_ordinary_links_take_the_shortcut(url: str) -> None:
     shortcut = _simple_canonical(url, DEFAULT_TRACKING)
     assert shortcut is not None
     assert shortcut == _general_canonical_url(url, DEFAULT_TRACKING)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://a.eu/x?b=c=d",  # urlencode escapes the second `=`
+        "https://a.eu/x?b=1&&a=&c",
+        "https://a.eu/x?outputType=AMP&amp=true",
+        "https://a.eu/news/amp/",
+        "https://a.eu/amp/news//index.html",
+        "https://a.eu./",
+        "https://www.m.a.eu?",
+        "https://www.eu/x#a?b",
+        "https://google.com/url?url=https://a.eu/x",
+        "https://x.cdn.ampproject.org/c/s/a.eu/x",
+    ],
+)
+def test_edges_of_the_shortcut_agree_with_the_general_path(url: str) -> None:
+    assert canonical_url(url) == _general_canonical_url(url, DEFAULT_TRACKING)
