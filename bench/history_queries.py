@@ -335,7 +335,7 @@ def load_postgresql(engine: Engine, sizes: Sizes) -> None:
         cursor = raw.cursor()
         cursor.execute(f"DROP INDEX {PG_INDEX}")
         for table, rows in generate(sizes):
-            with cursor.copy(f"COPY {table} ({COLUMNS[table]}) FROM STDIN") as copy:  # type: ignore[attr-defined]
+            with cursor.copy(f"COPY {table} ({COLUMNS[table]}) FROM STDIN") as copy:
                 for row in rows:
                     copy.write_row(row)
         cursor.execute("SET maintenance_work_mem = '256MB'")

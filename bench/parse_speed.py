@@ -46,6 +46,7 @@ from typing import Any
 import feedparser
 
 import feeds.parse
+from feeds.entry import ParsedFeed
 from feeds.parse import _entry, parse_feed
 from feeds.rawfeed import RawFeed
 from feeds.xmlfeed import parse_xml
@@ -149,7 +150,7 @@ def _ms_per_call(fn: Callable[[], object], *, budget: float, rounds: int) -> flo
     return statistics.median(results)
 
 
-def _parse(body: bytes, *, fast: bool) -> feeds.parse.ParsedFeed:
+def _parse(body: bytes, *, fast: bool) -> ParsedFeed:
     previous = feeds.parse.FAST_PATH
     feeds.parse.FAST_PATH = fast
     try:
