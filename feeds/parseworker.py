@@ -2,11 +2,11 @@
 
 It imports only the feeds package (~29 MB at its peak), not the bot that
 starts it (multiprocessing's spawn would re-import the bot's __main__ with
-SQLAlchemy, Slack and the CLI: ~72 MB before any work). It speaks length-prefixed pickle frames:
-a ParseJob on stdin, its `parsejob.outcome` on stdout (ParsedFeed, or a
-"parse: …" line), in order, and exits when stdin closes. An answer
-of None means the worker failed on that job (a bug: the traceback went to
-stderr) and the bot should parse it itself.
+SQLAlchemy, Slack and the CLI: ~72 MB before any work). It speaks
+length-prefixed pickle frames: a ParseJob on stdin, its `parsejob.outcome`
+on stdout (ParsedFeed, or a "parse: …" line), in order, and exits when
+stdin closes. An answer of None means the worker failed on that job (a bug:
+the traceback went to stderr) and the bot should parse it itself.
 
 The bot's side is ParseWorker: start one, `send` jobs and `receive` their
 answers in order (or `parse` one), `close`.
@@ -102,7 +102,8 @@ def main() -> None:
 
 
 class ParseWorker:
-    """The bot's handle on one worker process: one job in flight at a time."""
+    """The bot's handle on one worker process: jobs sent, answers received
+    in the same order (the caller bounds how many are outstanding)."""
 
     def __init__(self, process: asyncio.subprocess.Process) -> None:
         self.process = process
