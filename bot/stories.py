@@ -153,11 +153,12 @@ def file_hits(
     """Place a matched item in its story, store its hits, and queue its alert
     or its follow-ups, in the caller's transaction."""
     story_id, reason = place(session, report, hits, settings=settings, now=now)
-    fresh = reason == "new"
     # A story created just now holds nothing before this item and has no
     # alert to follow up: the queries below would all come back empty.
     before = (
-        None if fresh else story_content(session, story_id, before_item=report.item_id)
+        None
+        if reason == "new"
+        else story_content(session, story_id, before_item=report.item_id)
     )
     recorded = record_hits(
         session,

@@ -160,18 +160,30 @@ def record_fetch(
             setattr(feed, name, value)
         feed.items_seen += new_items
         return
-    jitter = _jitter(interval, rng)
-    feed.last_fetched_at, feed.last_status = now, http_status
-    feed.lease_owner = feed.lease_until = None
-    if moved_to is not None:
-        feed.moved_to = moved_to[:2048]
+    for name, value in _fetched(now, http_status, moved_to).items():
+        setattr(feed, name, value)
     feed.consecutive_failures += 1
     feed.last_error = error[:2000]
     feed.failing_since = feed.failing_since or now
     wait = backoff(feed.consecutive_failures, interval)
     if retry_after:
         wait = max(wait, timedelta(seconds=retry_after))
-    feed.next_due_at = now + wait + timedelta(seconds=jitter)
+    feed.next_due_at = now + wait + timedelta(seconds=_jitter(interval, rng))
+
+
+def _fetched(
+    now: datetime, http_status: int | None, moved_to: str | None
+) -> dict[str, Any]:
+    """The columns every fetch sets, whatever its outcome; the lease ends."""
+    values: dict[str, Any] = {
+        "last_fetched_at": now,
+        "last_status": http_status,
+        "lease_owner": None,
+        "lease_until": None,
+    }
+    if moved_to is not None:
+        values["moved_to"] = moved_to[:2048]
+    return values
 
 
 def _jitter(interval: timedelta, rng: random.Random | None) -> float:
@@ -191,18 +203,13 @@ def _success(
 ) -> dict[str, Any]:
     """The columns a successful fetch sets (all but items_seen)."""
     values: dict[str, Any] = {
-        "last_fetched_at": now,
-        "last_status": http_status,
-        "lease_owner": None,
-        "lease_until": None,
+        **_fetched(now, http_status, moved_to),
         "consecutive_failures": 0,
         "last_error": None,
         "last_success_at": now,
         "failing_since": None,
         "next_due_at": now + interval + timedelta(seconds=_jitter(interval, rng)),
     }
-    if moved_to is not None:
-        values["moved_to"] = moved_to[:2048]
     if body_hash is not None:
         values["body_hash"] = body_hash
     if etag is not None or last_modified is not None:
