@@ -44,6 +44,9 @@ def redact(url: str) -> str:
         return "<unparseable database URL>"
 
 
+SQLITE_STATEMENT_CACHE = 32
+
+
 def _sqlite_pragmas(dbapi_connection: sqlite3.Connection, _: Any) -> None:
     cursor = dbapi_connection.cursor()
     # WAL lets the CLI read while the bot writes; busy_timeout waits for a lock
@@ -77,7 +80,14 @@ def make_engine(url: str) -> Engine:
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url)
+        # The sqlite3 module keeps 128 prepared statements per connection by
+        # default. A multi-row INSERT is a new statement for every row count,
+        # and one with its FTS trigger holds ~0.4 MB in SQLite: 128 of them
+        # were 50 MB of a poll cycle's peak. A few dozen keep the small,
+        # repeated queries prepared at no measurable CPU cost.
+        engine = create_engine(
+            url, connect_args={"cached_statements": SQLITE_STATEMENT_CACHE}
+        )
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     return create_engine(url, pool_pre_ping=True)
