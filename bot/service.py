@@ -17,10 +17,10 @@ from dataclasses import dataclass, field
 from types import FrameType
 
 from apscheduler.schedulers.blocking import BlockingScheduler
-from slack_bolt.adapter.socket_mode import SocketModeHandler
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.alert import escape_entities
+from bot.applink import AppLink
 from bot.config import Config, slack_app_token, slack_token, slack_webhook_url
 from bot.daily import send_daily_digest
 from bot.deliver import Drainer
@@ -40,6 +40,7 @@ DRAIN_SECONDS = 5
 DAILY_SECONDS = 60
 RETENTION_SECONDS = 24 * 3600
 RELOAD_SECONDS = 10
+APP_RETRY_TICK = 10
 # Longer than a fetch's deadline, so a poll in flight can finish.
 STOP_GRACE = 90
 
@@ -62,37 +63,16 @@ def make_drainer(rt: Runtime) -> Drainer:
     return Drainer(rt, make_poster(rt.config), buttons=bool(slack_app_token()))
 
 
-def connect_app(rt: Runtime) -> SocketModeHandler | None:
-    """The Slack app (slash command, buttons) when both tokens are set."""
-    token, app_token = slack_token(), slack_app_token()
-    if not app_token:
-        return None
-    if not token:
-        log.warning(
-            "app: SLACK_APP_TOKEN is set but SLACK_BOT_TOKEN is not; the app needs both"
-        )
-        return None
-    from bot.slackapp import start_app
+def attach_app(rt: Runtime, drainer: Drainer) -> AppLink:
+    """Connect the Slack app; alerts carry buttons only while it is there to
+    take the clicks (a button nobody receives shows the clicker an error)."""
 
-    try:
-        return start_app(rt, token, app_token)
-    except Exception as exc:  # a bad token, no network: alerts still go out
-        log.error(
-            "app: cannot connect to Slack over Socket Mode (%s: %s); check "
-            "SLACK_APP_TOKEN (xapp-…, scope connections:write). Alerts still go out, "
-            "without buttons.",
-            type(exc).__name__,
-            str(exc)[:200],
-        )
-        return None
+    def on_change(connected: bool) -> None:
+        drainer.buttons = connected
 
-
-def attach_app(rt: Runtime, drainer: Drainer) -> SocketModeHandler | None:
-    """Connect the Slack app; alerts carry buttons only if it is there to take
-    the clicks (a button nobody receives shows the clicker an error)."""
-    app = connect_app(rt)
-    drainer.buttons = app is not None
-    return app
+    link = AppLink(rt, on_change=on_change)
+    link.connect()
+    return link
 
 
 def make_watcher(rt: Runtime, drainer: Drainer) -> ConfigWatcher:
@@ -269,6 +249,7 @@ def run_forever(rt: Runtime) -> None:
     scheduler = BlockingScheduler(timezone="UTC")
     common = {"max_instances": 1, "coalesce": True, "misfire_grace_time": None}
     watcher = make_watcher(rt, drainer)
+    app = attach_app(rt, drainer)
     jobs = [
         (
             _Job("heartbeat", heartbeat.beat, rt, metrics),
@@ -292,6 +273,8 @@ def run_forever(rt: Runtime) -> None:
             _Job("reload", watcher.check, rt),
             min(RELOAD_SECONDS, rt.config.normwatch.tick),
         ),
+        # A no-op unless the app could not reach Slack when it last tried.
+        (_Job("slack app", app.retry_if_due, rt), APP_RETRY_TICK),
     ]
     for job, seconds in jobs:
         scheduler.add_job(
@@ -316,12 +299,10 @@ def run_forever(rt: Runtime) -> None:
 
     signal.signal(signal.SIGINT, stop)
     signal.signal(signal.SIGTERM, stop)
-    app = attach_app(rt, drainer)
     try:
         scheduler.start()
     finally:
-        if app is not None:
-            app.close()  # type: ignore[no-untyped-call]
+        app.close()
     for job, _ in jobs:  # wait for a step in progress to reach a safe point
         if job.running.acquire(timeout=STOP_GRACE):
             job.running.release()

@@ -9,9 +9,10 @@ from pathlib import Path
 import pytest
 
 from bot.alert import RenderedAlert
+from bot.applink import AppLink
 from bot.deliver import Drainer
 from bot.runtime import Runtime
-from bot.service import attach_app, connect_app, make_drainer
+from bot.service import attach_app, make_drainer
 from bot.slack import SlackPoster, WebhookPoster
 from tests.fakes.clock import FakeTime
 from tests.fakes.slack_api import FakeSlack
@@ -34,8 +35,9 @@ class Hit:
 
 
 def test_without_an_app_token_there_is_no_app_and_no_buttons(rt: Runtime) -> None:
-    assert connect_app(rt) is None
     drainer = make_drainer(rt)
+    link = attach_app(rt, drainer)
+    assert link.handler is None and link.retry_at is None
     assert drainer.buttons is False
 
 
@@ -44,7 +46,9 @@ def test_an_app_token_without_a_bot_token_is_explained(
 ) -> None:
     monkeypatch.setenv("SLACK_APP_TOKEN", "xapp-1-secret")
     with caplog.at_level(logging.WARNING):
-        assert connect_app(rt) is None
+        link = AppLink(rt)
+        link.connect()
+    assert link.handler is None and link.retry_at is None
     assert (
         "SLACK_BOT_TOKEN is not" in caplog.text and "xapp-1-secret" not in caplog.text
     )
@@ -59,7 +63,10 @@ def test_an_app_slack_refuses_is_reported_and_alerts_still_go(
     monkeypatch.setenv("SLACK_BOT_TOKEN", fake_slack.token)
     monkeypatch.setenv("SLACK_APP_TOKEN", "xapp-1-not-what-slack-knows")
     with caplog.at_level(logging.ERROR, logger="normwatch.run"):
-        assert connect_app(rt) is None
+        link = AppLink(rt)
+        link.connect()
+    assert link.handler is None
+    assert link.retry_at is None  # a refused token needs the operator, not retries
     [line] = [r.getMessage() for r in caplog.records if r.name == "normwatch.run"]
     assert "check SLACK_APP_TOKEN" in line and "Alerts still go out" in line
     assert "xapp-1-not-what-slack-knows" not in caplog.text
@@ -101,10 +108,93 @@ def test_alerts_carry_buttons_only_when_the_app_is_connected_to_take_clicks(
     monkeypatch.setenv("SLACK_BOT_TOKEN", fake_slack.token)
     monkeypatch.setenv("SLACK_APP_TOKEN", "xapp-1-not-what-slack-knows")
     drainer = make_drainer(rt)
-    assert attach_app(rt, drainer) is None
+    assert attach_app(rt, drainer).handler is None
     assert drainer.buttons is False and drainer.style().buttons is False
 
-    connected = object()
-    monkeypatch.setattr("bot.service.connect_app", lambda rt: connected)
-    assert attach_app(rt, drainer) is connected
+    connected = Handler()
+    monkeypatch.setattr("bot.applink._start", lambda rt, token, app: connected)
+    assert attach_app(rt, drainer).handler is connected
     assert drainer.style().buttons is True
+
+
+class Handler:
+    """Stands in for slack-bolt's SocketModeHandler once connected."""
+
+    closed = False
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def test_an_app_that_cannot_reach_slack_is_retried_with_growing_waits(
+    rt: Runtime,
+    fake_slack: FakeSlack,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # Slack (or the network) is down when the bot starts: the app's slash
+    # command and buttons must come back by themselves, not at the next restart.
+    monkeypatch.setenv("SLACK_BOT_TOKEN", fake_slack.token)
+    monkeypatch.setenv("SLACK_APP_TOKEN", "xapp-1-x")
+    now = [1000.0]
+    fake_slack.set_down()
+    drainer = make_drainer(rt)
+    link = AppLink(
+        rt, on_change=lambda up: setattr(drainer, "buttons", up), clock=lambda: now[0]
+    )
+    with caplog.at_level(logging.ERROR, logger="normwatch.run"):
+        link.connect()
+    assert link.handler is None and drainer.buttons is False
+    assert link.retry_at == 1030.0
+    assert "trying again in 30 s" in caplog.text and "xapp-1-x" not in caplog.text
+    asked = len(fake_slack.calls)
+    assert asked
+
+    link.retry_if_due()  # not yet due: Slack is not asked again
+    assert len(fake_slack.calls) == asked
+    now[0] = 1030.0
+    link.retry_if_due()  # still down: the wait doubles
+    assert len(fake_slack.calls) > asked and link.retry_at == 1090.0
+
+    # Slack is back: the next try connects and alerts carry buttons again.
+    connected = Handler()
+    link.start = lambda rt, token, app: connected
+    now[0] = 1090.0
+    with caplog.at_level(logging.INFO, logger="normwatch.run"):
+        link.retry_if_due()
+    assert link.handler is connected and link.retry_at is None
+    assert drainer.buttons is True
+    assert "connected to Slack after 2 failed attempts" in caplog.text
+    link.retry_if_due()  # connected: nothing more to do
+    link.close()
+    assert connected.closed
+
+
+def test_retry_waits_are_capped_at_half_an_hour(
+    rt: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-1")
+    monkeypatch.setenv("SLACK_APP_TOKEN", "xapp-1-x")
+
+    def unreachable(rt: Runtime, token: str, app: str) -> Handler:
+        raise ConnectionRefusedError(111, "Connection refused")
+
+    now = [0.0]
+    link = AppLink(rt, start=unreachable, clock=lambda: now[0])
+    waits = []
+    for _ in range(10):
+        link.connect()
+        assert link.retry_at is not None
+        waits.append(link.retry_at - now[0])
+    assert waits[:4] == [30, 60, 120, 240] and max(waits) == 1800 == waits[-1]
+
+
+def test_a_bot_token_slack_refuses_is_not_retried(
+    rt: Runtime, fake_slack: FakeSlack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-not-what-slack-knows")
+    monkeypatch.setenv("SLACK_APP_TOKEN", "xapp-1-x")
+    link = AppLink(rt)
+    link.connect()
+    assert "auth.test" in [c for c, _ in fake_slack.calls]
+    assert link.handler is None and link.retry_at is None
