@@ -10,8 +10,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cache
+from typing import Any
 
-from sqlalchemy import and_, bindparam, or_, select, update
+from sqlalchemy import Connection, Select, and_, bindparam, or_, select, update
 from sqlalchemy.orm import Session
 
 from storage.dialect import insert_ignore
@@ -55,6 +57,10 @@ _SIGNED_NEAR = (
     )
     .order_by(Item.id)
 )
+_STORY_OF_KEY = select(Story.id).where(Story.key == bindparam("key"))
+_STORY_STATES = (
+    select(Hit.state).where(Hit.story_id == bindparam("story_id")).distinct()
+)
 _JOIN_STORY = (
     update(Item)
     .where(Item.id == bindparam("item_id"))
@@ -66,19 +72,36 @@ _JOIN_STORY = (
 )
 
 
+def _connection(session: Session) -> Connection:
+    """The session's connection, to run Core statements on. These lookups
+    return plain columns, never ORM objects, and the ORM's per-statement work
+    (about as much again as the query) bought them nothing. The session's
+    pending changes are written first, as its own queries would do."""
+    if session.autoflush:
+        session.flush()
+    return session.connection()
+
+
 def story_of_url(session: Session, canonical_url: str) -> int | None:
     """The story an item with this canonical URL already belongs to."""
-    return session.scalar(_STORY_OF_URL, {"url": canonical_url})
+    found: int | None = (
+        _connection(session).execute(_STORY_OF_URL, {"url": canonical_url}).scalar()
+    )
+    return found
 
 
 def signed_near(
     session: Session, *, published_at: datetime, window: timedelta
 ) -> list[Signed]:
     """Items in stories published within `window` either side, oldest first."""
-    rows = session.execute(
-        _SIGNED_NEAR,
-        {"start": published_at - window, "end": published_at + window},
-    ).all()
+    rows = (
+        _connection(session)
+        .execute(
+            _SIGNED_NEAR,
+            {"start": published_at - window, "end": published_at + window},
+        )
+        .all()
+    )
     return [
         Signed(story_id, minhash)
         for story_id, minhash in rows
@@ -91,15 +114,31 @@ def event_story(
 ) -> int | None:
     """The first story since `since` with an alertable hit on one of the
     (state, topic) pairs: the thread a new report of that event joins."""
-    conditions = [
-        and_(Hit.state == state, Hit.topic == topic) for state, topic in pairs
-    ]
-    if not conditions:
+    params: dict[str, Any] = {"since": since}
+    for i, (state, topic) in enumerate(pairs):
+        params[f"state{i}"] = state
+        params[f"topic{i}"] = topic
+    if len(params) == 1:
         return None
-    return session.scalar(
+    found: int | None = (
+        _connection(session).execute(_event_story(len(params) // 2), params).scalar()
+    )
+    return found
+
+
+@cache
+def _event_story(pairs: int) -> Select[int]:
+    """The event lookup for this many (state, topic) pairs, built once."""
+    conditions = [
+        and_(Hit.state == bindparam(f"state{i}"), Hit.topic == bindparam(f"topic{i}"))
+        for i in range(pairs)
+    ]
+    return (
         select(Story.id)
         .join(Hit, Hit.story_id == Story.id)
-        .where(Story.first_seen_at >= since, Hit.alertable, or_(*conditions))
+        .where(
+            Story.first_seen_at >= bindparam("since"), Hit.alertable, or_(*conditions)
+        )
         .order_by(Story.first_seen_at, Story.id)
         .limit(1)
     )
@@ -109,9 +148,9 @@ def story_states(session: Session, story_id: int) -> set[str]:
     """The states a story's hits are about."""
     return {
         state
-        for state in session.scalars(
-            select(Hit.state).where(Hit.story_id == story_id).distinct()
-        )
+        for state in _connection(session)
+        .execute(_STORY_STATES, {"story_id": story_id})
+        .scalars()
         if state
     }
 
@@ -120,13 +159,19 @@ def new_story(
     session: Session, *, key: str, title: str, now: datetime
 ) -> tuple[int, bool]:
     """The story with this key, and whether this call created it."""
-    created = session.scalar(
-        insert_ignore(session, Story, conflict=["key"], returning=["id"]),
-        {"key": key, "title": title, "first_seen_at": now},
+    created: int | None = (
+        _connection(session)
+        .execute(
+            insert_ignore(session, Story, conflict=["key"], returning=["id"]),
+            {"key": key, "title": title, "first_seen_at": now},
+        )
+        .scalar()
     )
     if created is not None:
         return created, True
-    story_id = session.scalar(select(Story.id).where(Story.key == key))
+    story_id: int | None = (
+        _connection(session).execute(_STORY_OF_KEY, {"key": key}).scalar()
+    )
     assert story_id is not None
     return story_id, False
 
@@ -139,7 +184,7 @@ def join_story(
     outlet: str,
     minhash: bytes | None,
 ) -> None:
-    session.execute(
+    _connection(session).execute(
         _JOIN_STORY,
         {
             "item_id": item_id,

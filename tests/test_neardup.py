@@ -2,10 +2,22 @@
 
 from __future__ import annotations
 
+import hashlib
+import random
+
 import pytest
 
 from bot.config import Stories
-from bot.neardup import jaccard, signature, similarity
+from bot.neardup import (
+    _COEFFICIENTS,
+    _PRIME,
+    SIGNATURE_BYTES,
+    jaccard,
+    minhash,
+    shingles,
+    signature,
+    similarity,
+)
 
 THRESHOLD = Stories().near_duplicate
 
@@ -91,3 +103,58 @@ def test_signatures_are_stable_across_runs() -> None:
     first = signature(TITLE, LEAD)
     assert first is not None and len(first) == 512
     assert first[:16].hex() == "00e0d37a2c21f471001fba7b8e42b11c"
+    assert hashlib.sha256(first).hexdigest() == (
+        "d329a835712d8b9f000468a442ee34e9d72d847424fdef63a0a5496b970bb5ae"
+    )
+
+
+def _plain_minhash(hashes: set[int]) -> bytes:
+    """The definition, one hash function and one shingle at a time."""
+    return b"".join(
+        min((a * x + b) % _PRIME for x in hashes).to_bytes(8) for a, b in _COEFFICIENTS
+    )
+
+
+def test_the_minhash_is_the_plain_formula_bit_for_bit() -> None:
+    a0, b0 = _COEFFICIENTS[0]
+    # x that take the first hash function to each residue near 0 and p: the
+    # lanes the fast reduction has to correct.
+    edges = {((r - b0) * pow(a0, -1, _PRIME)) % _PRIME for r in range(-40, 40)}
+    rng = random.Random(7)
+    cases = [
+        shingles(f"{TITLE}\n{LEAD}"),
+        {0, 1, _PRIME - 1, _PRIME, _PRIME + 1, (1 << 64) - 1},
+        edges,
+        {x + _PRIME for x in edges if x + _PRIME < 1 << 64},
+        *({rng.getrandbits(64) for _ in range(n)} for n in (1, 8, 33, 200)),
+    ]
+    for hashes in cases:
+        assert minhash(hashes) == _plain_minhash(hashes)
+
+
+def _lanes_equal(first: bytes, second: bytes) -> int:
+    return sum(first[i : i + 8] == second[i : i + 8] for i in range(0, 512, 8))
+
+
+def test_similarity_counts_the_hash_functions_that_agree() -> None:
+    base = signature(TITLE, LEAD)
+    assert base is not None
+    rng = random.Random(11)
+    for flip in (0x01, 0x80, 0xFF):  # a lane's lowest bit, its top bit, all
+        for lanes in (0, 1, 5, 63, 64):
+            other = bytearray(base)
+            for lane in rng.sample(range(64), lanes):
+                other[lane * 8 + rng.randrange(8)] ^= flip
+            assert (
+                similarity(base, bytes(other))
+                == _lanes_equal(base, bytes(other)) / 64
+                == (64 - lanes) / 64
+            )
+    zeros, ones = bytes(SIGNATURE_BYTES), b"\xff" * SIGNATURE_BYTES
+    assert similarity(zeros, ones) == 0.0
+    assert similarity(ones, ones) == 1.0
+
+
+def test_similarity_refuses_what_is_not_a_signature() -> None:
+    with pytest.raises(ValueError, match="not a MinHash signature"):
+        similarity(bytes(SIGNATURE_BYTES), bytes(8))
