@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from feeds.entry import Entry
+from storage.db import flushed_connection
 from storage.dialect import insert_ignore
 from storage.fulltext import index_text
 from storage.models import Hit, Item, Outbox, Story
@@ -164,6 +165,7 @@ def record_hits(
     if story_id is None:
         story_id = story_for(session, item_id, now=now)
     stmt = insert_ignore(session, Hit, conflict=["item_id", "rule"], returning=["id"])
+    connection = flushed_connection(session)
     new_ids: list[int] = []
     for hit in hits:
         row = {
@@ -178,7 +180,7 @@ def record_hits(
             "created_at": now,
             "alertable": alertable,
         }
-        new_ids.extend(session.scalars(stmt, row).all())
+        new_ids.extend(connection.execute(stmt, row).scalars())
     queued = False
     if alertable and new_ids:
         outbox = insert_ignore(
@@ -189,7 +191,7 @@ def record_hits(
         )
         for channel in channels:
             queued |= bool(
-                session.scalars(
+                connection.execute(
                     outbox,
                     {
                         "story_id": story_id,

@@ -10,7 +10,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
@@ -102,6 +102,17 @@ def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
     """One unit of work: commit on success, roll back on any error."""
     with factory() as session, session.begin():
         yield session
+
+
+def flushed_connection(session: Session) -> Connection:
+    """The session's connection, for Core statements that return plain columns.
+
+    For the queries run for every matched item: the ORM's per-statement work
+    cost about as much again as the query and bought them nothing. The
+    session's pending changes are written first, as its own queries would."""
+    if session.autoflush:
+        session.flush()
+    return session.connection()
 
 
 def _alembic_config(engine: Engine) -> AlembicConfig:

@@ -13,9 +13,10 @@ from datetime import datetime, timedelta
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Connection, Select, and_, bindparam, or_, select, update
+from sqlalchemy import Select, and_, bindparam, or_, select, update
 from sqlalchemy.orm import Session
 
+from storage.db import flushed_connection
 from storage.dialect import insert_ignore
 from storage.models import Hit, Item, Story
 
@@ -61,6 +62,18 @@ _STORY_OF_KEY = select(Story.id).where(Story.key == bindparam("key"))
 _STORY_STATES = (
     select(Hit.state).where(Hit.story_id == bindparam("story_id")).distinct()
 )
+# What a story holds (storage.stories.story_content): all of it, or what
+# its items before one item brought.
+_STORY_ITEMS = select(Item.outlet, Item.language, Item.canonical_url).where(
+    Item.story_id == bindparam("story_id")
+)
+_STORY_ITEMS_BEFORE = _STORY_ITEMS.where(Item.id < bindparam("before"))
+_STORY_RULES = (
+    select(Hit.rule)
+    .join(Item, Hit.item_id == Item.id)
+    .where(Item.story_id == bindparam("story_id"))
+)
+_STORY_RULES_BEFORE = _STORY_RULES.where(Item.id < bindparam("before"))
 _JOIN_STORY = (
     update(Item)
     .where(Item.id == bindparam("item_id"))
@@ -72,20 +85,12 @@ _JOIN_STORY = (
 )
 
 
-def _connection(session: Session) -> Connection:
-    """The session's connection, to run Core statements on. These lookups
-    return plain columns, never ORM objects, and the ORM's per-statement work
-    (about as much again as the query) bought them nothing. The session's
-    pending changes are written first, as its own queries would do."""
-    if session.autoflush:
-        session.flush()
-    return session.connection()
-
-
 def story_of_url(session: Session, canonical_url: str) -> int | None:
     """The story an item with this canonical URL already belongs to."""
     found: int | None = (
-        _connection(session).execute(_STORY_OF_URL, {"url": canonical_url}).scalar()
+        flushed_connection(session)
+        .execute(_STORY_OF_URL, {"url": canonical_url})
+        .scalar()
     )
     return found
 
@@ -95,7 +100,7 @@ def signed_near(
 ) -> list[Signed]:
     """Items in stories published within `window` either side, oldest first."""
     rows = (
-        _connection(session)
+        flushed_connection(session)
         .execute(
             _SIGNED_NEAR,
             {"start": published_at - window, "end": published_at + window},
@@ -121,7 +126,9 @@ def event_story(
     if len(params) == 1:
         return None
     found: int | None = (
-        _connection(session).execute(_event_story(len(params) // 2), params).scalar()
+        flushed_connection(session)
+        .execute(_event_story(len(params) // 2), params)
+        .scalar()
     )
     return found
 
@@ -148,7 +155,7 @@ def story_states(session: Session, story_id: int) -> set[str]:
     """The states a story's hits are about."""
     return {
         state
-        for state in _connection(session)
+        for state in flushed_connection(session)
         .execute(_STORY_STATES, {"story_id": story_id})
         .scalars()
         if state
@@ -160,7 +167,7 @@ def new_story(
 ) -> tuple[int, bool]:
     """The story with this key, and whether this call created it."""
     created: int | None = (
-        _connection(session)
+        flushed_connection(session)
         .execute(
             insert_ignore(session, Story, conflict=["key"], returning=["id"]),
             {"key": key, "title": title, "first_seen_at": now},
@@ -170,7 +177,7 @@ def new_story(
     if created is not None:
         return created, True
     story_id: int | None = (
-        _connection(session).execute(_STORY_OF_KEY, {"key": key}).scalar()
+        flushed_connection(session).execute(_STORY_OF_KEY, {"key": key}).scalar()
     )
     assert story_id is not None
     return story_id, False
@@ -184,7 +191,7 @@ def join_story(
     outlet: str,
     minhash: bytes | None,
 ) -> None:
-    _connection(session).execute(
+    flushed_connection(session).execute(
         _JOIN_STORY,
         {
             "item_id": item_id,
@@ -199,21 +206,17 @@ def story_content(
     session: Session, story_id: int, *, before_item: int | None = None
 ) -> StoryContent:
     """Outlets, languages, rules and URLs of a story's items (those before one item)."""
-    query = select(Item.id, Item.outlet, Item.language, Item.canonical_url).where(
-        Item.story_id == story_id
-    )
+    items, hits = _STORY_ITEMS, _STORY_RULES
+    params = {"story_id": story_id}
     if before_item is not None:
-        query = query.where(Item.id < before_item)
-    rows = session.execute(query).all()
-    ids = [row[0] for row in rows]
-    rules = (
-        set(session.scalars(select(Hit.rule).where(Hit.item_id.in_(ids))))
-        if ids
-        else set()
-    )
+        items, hits = _STORY_ITEMS_BEFORE, _STORY_RULES_BEFORE
+        params["before"] = before_item
+    connection = flushed_connection(session)
+    rows = connection.execute(items, params).all()
+    rules = set(connection.execute(hits, params).scalars())
     return StoryContent(
-        outlets={outlet.lower() for _, outlet, _, _ in rows if outlet},
-        languages={language for _, _, language, _ in rows if language},
+        outlets={outlet.lower() for outlet, _, _ in rows if outlet},
+        languages={language for _, language, _ in rows if language},
         rules=rules,
-        urls={url for _, _, _, url in rows if url},
+        urls={url for _, _, url in rows if url},
     )
