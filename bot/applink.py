@@ -9,6 +9,7 @@ is not: that needs the operator, and the log says so once.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -82,10 +83,18 @@ class AppLink:
         self.handler: SocketModeHandler | None = None
         self.failures = 0
         self.retry_at: float | None = None
+        # The scheduler's thread may be connecting while shutdown closes.
+        self._lock = threading.Lock()
+        self._closed = False
 
     def connect(self) -> None:
         """Connect now if both tokens are set; on a failure that may pass,
         plan the next try (`retry_if_due` makes it)."""
+        with self._lock:
+            if not self._closed:
+                self._connect()
+
+    def _connect(self) -> None:
         self.retry_at = None
         token, app_token = slack_token(), slack_app_token()
         if not app_token:
@@ -111,8 +120,9 @@ class AppLink:
         self.on_change(self.handler is not None)
 
     def _failed(self, exc: Exception) -> None:
-        # The message only: a token never appears in slack-sdk's errors, but
-        # a traceback would bury the one line the operator needs.
+        # The message only: a traceback would bury the one line the operator
+        # needs. (The log formatter hides tokens and URL passwords, such as a
+        # proxy's, should slack-sdk's message carry one.)
         why = f"{type(exc).__name__}: {str(exc)[:200]}"
         if refused(exc):
             log.error(
@@ -142,6 +152,9 @@ class AppLink:
             self.connect()
 
     def close(self) -> None:
-        if self.handler is not None:
-            self.handler.close()  # type: ignore[no-untyped-call]
-            self.handler = None
+        """Disconnect, after any attempt in progress; no attempt after this."""
+        with self._lock:
+            self._closed = True
+            if self.handler is not None:
+                self.handler.close()  # type: ignore[no-untyped-call]
+                self.handler = None

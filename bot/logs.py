@@ -30,6 +30,9 @@ SECRET_ENV = (
 )
 # Slack bot, user, app and refresh tokens, whoever's they are.
 _TOKEN_SHAPE = re.compile(r"\bx(?:ox[abprse]|app)-[A-Za-z0-9-]{6,}")
+# A password in any URL (a proxy's in a library's error, a database's):
+# scheme://user:password@host keeps the user and hides the password.
+_URL_PASSWORD = re.compile(r"(\b[A-Za-z][A-Za-z0-9+.-]*://[^/\s:@]*:)[^/\s@]+@")
 NOISY = ("httpx", "httpcore", "apscheduler", "alembic", "slack_sdk", "slack_bolt")
 
 
@@ -44,9 +47,11 @@ def _secrets() -> list[str]:
 
 
 def hide_secrets(text: str) -> str:
-    """text with every known secret and every Slack-token-shaped word hidden."""
+    """text with every known secret, every Slack-token-shaped word and every
+    password in a URL hidden."""
     for secret in _secrets():
         text = text.replace(secret, REDACTED)
+    text = _URL_PASSWORD.sub(rf"\1{REDACTED}@", text)
     return _TOKEN_SHAPE.sub(REDACTED, text)
 
 

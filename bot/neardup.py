@@ -59,6 +59,7 @@ def _lanes(value: int, width: int) -> int:
 # big-integer operations per shingle instead of 64 multiplications and
 # divisions (tests/test_neardup.py holds the two to each other).
 _WIDE = 128
+_BELOW = 1 << 64
 _A = int.from_bytes(b"".join(a.to_bytes(16) for a, _ in _COEFFICIENTS))
 _B = int.from_bytes(b"".join(b.to_bytes(16) for _, b in _COEFFICIENTS))
 _LOW61 = _lanes((1 << 61) - 1, _WIDE)
@@ -101,12 +102,16 @@ def minhash(hashes: Iterable[int]) -> bytes:
     hashes x: the signature of one non-empty shingle set."""
     rows = []
     for x in hashes:
+        if not 0 <= x < _BELOW:  # a wider value would spill into the next lane
+            raise ValueError(f"minhash: {x} is not a 64-bit hash")
         y = _A * x + _B
         y = (y & _LOW61) + ((y >> 61) & _LOW65)
         y = (y & _LOW61) + ((y >> 61) & _LOW5)
         y -= (((y + _ONES) >> 61) & _ONES) * _PRIME  # the lanes >= p
         # Every lane is now below 2**61: its low half is the whole value.
         rows.append(_WIDE_PACK.unpack(y.to_bytes(_WIDE_PACK.size))[1::2])
+    if not rows:
+        raise ValueError("minhash: no shingles to sign")
     return _PACK.pack(*map(min, zip(*rows, strict=True)))
 
 

@@ -302,14 +302,16 @@ def run_forever(rt: Runtime) -> None:
     try:
         scheduler.start()
     finally:
-        app.close()
-    for job, _ in jobs:  # wait for a step in progress to reach a safe point
-        if job.running.acquire(timeout=STOP_GRACE):
-            job.running.release()
-        else:
-            log.warning(
-                "%s is still running after %ds; stopping anyway", job.name, STOP_GRACE
-            )
+        for job, _ in jobs:  # wait for a step in progress to reach a safe point
+            if job.running.acquire(timeout=STOP_GRACE):
+                job.running.release()
+            else:
+                log.warning(
+                    "%s is still running after %ds; stopping anyway",
+                    job.name,
+                    STOP_GRACE,
+                )
+        app.close()  # waits for a connect in progress, then allows no other
     try:
         heartbeat.stopped()
     except SQLAlchemyError as exc:

@@ -124,6 +124,12 @@ def start_app(rt: Runtime, bot_token: str, app_token: str) -> SocketModeHandler:
     """Connect the app to Slack in the background; `close()` it on shutdown."""
     client = WebClient(token=bot_token, base_url=rt.config.slack.api_url)
     handler = SocketModeHandler(build_app(rt, client), app_token)
-    handler.connect()  # type: ignore[no-untyped-call]
+    try:
+        handler.connect()  # type: ignore[no-untyped-call]
+    except BaseException:
+        # The Socket Mode client starts its threads when it is created: a
+        # failed connect that is retried must not leave them behind.
+        handler.close()  # type: ignore[no-untyped-call]
+        raise
     log.info("app: connected to Slack over Socket Mode (%s)", COMMAND)
     return handler

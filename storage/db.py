@@ -82,8 +82,8 @@ def make_engine(url: str) -> Engine:
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         # The sqlite3 module keeps 128 prepared statements per connection by
         # default. A multi-row INSERT is a new statement for every row count,
-        # and one with its FTS trigger holds ~0.4 MB in SQLite: 128 of them
-        # were 50 MB of a poll cycle's peak. A few dozen keep the small,
+        # and one with its FTS trigger holds a few hundred KB: 128 of them
+        # were 40 MB of a poll cycle's peak. A few dozen keep the small,
         # repeated queries prepared at no measurable CPU cost.
         engine = create_engine(
             url, connect_args={"cached_statements": SQLITE_STATEMENT_CACHE}

@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import Select, and_, bindparam, or_, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.util import identity_key
 
 from storage.db import flushed_connection
 from storage.dialect import insert_ignore
@@ -200,6 +201,12 @@ def join_story(
             "minhash": minhash,
         },
     )
+    # Written past the ORM: a copy of the item this session holds would keep
+    # its old story and write it back at its next flush (the poll path loads
+    # none, but `story_for` and the CLI do).
+    held = session.identity_map.get(identity_key(Item, item_id))
+    if held is not None:
+        session.expire(held, ["story_id", "outlet", "minhash"])
 
 
 def story_content(

@@ -158,3 +158,11 @@ def test_similarity_counts_the_hash_functions_that_agree() -> None:
 def test_similarity_refuses_what_is_not_a_signature() -> None:
     with pytest.raises(ValueError, match="not a MinHash signature"):
         similarity(bytes(SIGNATURE_BYTES), bytes(8))
+
+
+def test_minhash_refuses_what_its_lanes_cannot_hold() -> None:
+    with pytest.raises(ValueError, match="no shingles"):
+        minhash([])
+    for bad in (-1, 1 << 64):
+        with pytest.raises(ValueError, match="not a 64-bit hash"):
+            minhash([1, bad])

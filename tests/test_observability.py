@@ -211,6 +211,19 @@ def test_secrets_are_hidden_wherever_they_appear(monkeypatch: object) -> None:
     assert hidden.count("[redacted]") == 4
 
 
+def test_a_password_in_any_url_is_hidden_and_the_rest_kept() -> None:
+    text = (
+        "ProxyError: cannot reach http://campaign:proxy-pass-9@proxy.example:3128 "
+        "(for https://slack.com/api/apps.connections.open); "
+        "db postgresql://nw:p%40ss@db.example/normwatch"
+    )
+    hidden = hide_secrets(text)
+    assert "proxy-pass-9" not in hidden and "p%40ss" not in hidden
+    assert "http://campaign:[redacted]@proxy.example:3128" in hidden
+    assert "postgresql://nw:[redacted]@db.example/normwatch" in hidden
+    assert "https://slack.com/api/apps.connections.open" in hidden
+
+
 def test_the_metrics_endpoint_is_off_unless_configured() -> None:
     from bot.config import Metrics
 

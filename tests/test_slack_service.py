@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -198,3 +200,54 @@ def test_a_bot_token_slack_refuses_is_not_retried(
     link.connect()
     assert "auth.test" in [c for c, _ in fake_slack.calls]
     assert link.handler is None and link.retry_at is None
+
+
+def test_failed_connects_leave_no_threads_behind(
+    rt: Runtime, fake_slack: FakeSlack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # slack-sdk's Socket Mode client starts its threads as it is created; a
+    # bot retrying through a long outage must not pile them up.
+    monkeypatch.setenv("SLACK_BOT_TOKEN", fake_slack.token)
+    # The fake knows one token: as the app token too, the 500s below are
+    # what apps.connections.open answers.
+    monkeypatch.setenv("SLACK_APP_TOKEN", fake_slack.token)
+    fake_slack.fail_next("apps.connections.open", "internal_error", status=500, times=4)
+    before = threading.active_count()
+    link = AppLink(rt)
+    for _ in range(4):
+        link.connect()
+        assert link.handler is None and link.retry_at is not None
+    assert [c for c, _ in fake_slack.calls].count("apps.connections.open") == 4
+    deadline = time.monotonic() + 5
+    while threading.active_count() > before and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert threading.active_count() <= before
+
+
+def test_shutdown_waits_for_a_connect_in_progress_and_stops_retries(
+    rt: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-1")
+    monkeypatch.setenv("SLACK_APP_TOKEN", "xapp-1-x")
+    connecting, proceed = threading.Event(), threading.Event()
+    connected = Handler()
+
+    def slow_start(rt: Runtime, token: str, app: str) -> Handler:
+        connecting.set()
+        proceed.wait(5)
+        return connected
+
+    link = AppLink(rt, start=slow_start)
+    retry = threading.Thread(target=link.connect)
+    retry.start()
+    assert connecting.wait(5)
+    closing = threading.Thread(target=link.close)
+    closing.start()
+    closing.join(0.2)
+    assert closing.is_alive()  # close waits for the attempt in progress
+    proceed.set()
+    closing.join(5)
+    retry.join(5)
+    assert connected.closed and link.handler is None
+    link.connect()  # after close: no new attempt
+    assert link.handler is None

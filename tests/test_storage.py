@@ -364,12 +364,11 @@ def test_migrations_produce_exactly_the_models_schema(db_url: str) -> None:
 
 def _sqlite_memory_used() -> int:
     """Bytes SQLite itself holds in this process (its own allocator counter)."""
+    import _sqlite3
     import ctypes
-    import ctypes.util
 
-    name = ctypes.util.find_library("sqlite3")
-    assert name, "libsqlite3 not found: the sqlite3 module links it on Linux"
-    library = ctypes.CDLL(name)
+    # Through the module itself: the SQLite it uses, wherever that came from.
+    library = ctypes.CDLL(_sqlite3.__file__)
     library.sqlite3_memory_used.restype = ctypes.c_int64
     return int(library.sqlite3_memory_used())
 
@@ -378,7 +377,7 @@ def test_sqlite_memory_stays_bounded_across_insert_batches_of_every_size(
     tmp_path: Path,
 ) -> None:
     """Each row count of a multi-row INSERT is a statement of its own; a large
-    statement cache once kept 128 of them, 50 MB, for the bot's lifetime."""
+    statement cache once kept 128 of them, 40 MB, for the bot's lifetime."""
     engine = make_engine(f"sqlite:///{tmp_path / 'n.db'}")
     upgrade(engine)
     sessions = session_factory(engine)
@@ -394,6 +393,8 @@ def test_sqlite_memory_stays_bounded_across_insert_batches_of_every_size(
         return _sqlite_memory_used()
 
     few = store(range(100, 132))  # as many batch sizes as the cache holds
+    if few == 0:  # a build whose counter is off (SQLITE_DEFAULT_MEMSTATUS=0)
+        pytest.skip("this SQLite does not count its memory")
     many = store(range(132, 260))  # four times as many
     engine.dispose()
     # Statements ~1.7x the rows hold ~1.7x as much; with a cache of 128 this

@@ -279,3 +279,36 @@ def test_an_article_whose_items_were_deleted_rejoins_its_story(
         s.execute(delete(Item))
     again = file(1, "https://lrt.lt/a/7", "Seimas votes")
     assert (again.reason, again.story_id) == ("url", first.story_id)
+
+
+def test_an_item_the_session_holds_sees_the_story_it_joined(
+    sessions: sessionmaker[Session],
+) -> None:
+    """join_story writes past the ORM; a copy of the item loaded before must
+    not keep its old story (and write it back at the next flush)."""
+    from storage.stories import join_story, new_story
+
+    file = Filer(sessions, Stories())
+    first = file(0, "https://news.example/a", "Seimas votes to leave the convention")
+    with transaction(sessions) as s:
+        feed_id = s.scalars(select(Feed.id).where(Feed.name == "Feed 1")).one()
+        entry = Entry(
+            guid="held",
+            url="https://other.example/b",
+            canonical_url="https://other.example/b",
+            title="t",
+            summary="s",
+            language="en",
+            published_at=NOW,
+            fingerprint="f",
+        )
+        [new] = insert_items(s, feed_id, [entry], fetched_at=NOW)
+        held = s.get(Item, new.id)
+        assert held is not None and held.story_id is None
+        join_story(s, new.id, first.story_id, outlet="other.example", minhash=None)
+        assert held.story_id == first.story_id
+        held.title = "an edit through the ORM"  # flushed with the item's row
+        new_story(s, key="k", title="x", now=NOW)
+    with sessions() as s:
+        stored = s.get(Item, new.id)
+        assert stored is not None and stored.story_id == first.story_id
