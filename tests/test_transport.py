@@ -126,6 +126,49 @@ def test_a_connection_the_server_closed_while_idle_is_replaced_once() -> None:
     assert connections == 2
 
 
+def _hangs_up_on_the_second_request(n: int, head: bytes) -> tuple[bytes, bool]:
+    """Keeps the first connection alive, then reads the next request on it and
+    hangs up without a byte: the race of a server closing an idle connection
+    just as the client reuses it, made certain."""
+    if n == 2:
+        return b"", True
+    return _answer("200 OK", ["Content-Length: 2"], b"ok"), False
+
+
+def test_a_reused_connection_that_dies_before_answering_is_retried_once() -> None:
+    async def script(n: int, head: bytes) -> tuple[bytes, bool]:
+        return _hangs_up_on_the_second_request(n, head)
+
+    async def go(url: str) -> object:
+        async with httpx.AsyncClient(transport=LeanTransport()) as client:
+            first = await client.get(f"{url}/a")
+            second = await client.get(f"{url}/b")
+            return first.content, second.content
+
+    bodies, connections, requests = _run(script, go)  # type: ignore[misc]
+    assert bodies == (b"ok", b"ok")
+    assert connections == 2  # the dead one, then a fresh one for the retry
+    assert [r.split(b" ")[1] for r in requests] == [b"/a", b"/b", b"/b"]
+
+
+def test_a_request_with_a_body_is_not_sent_twice() -> None:
+    # The server may have acted on it before hanging up; only GET-like
+    # requests without a body are safe to repeat.
+    async def script(n: int, head: bytes) -> tuple[bytes, bool]:
+        return _hangs_up_on_the_second_request(n, head)
+
+    async def go(url: str) -> object:
+        async with httpx.AsyncClient(transport=LeanTransport()) as client:
+            await client.get(f"{url}/a")
+            with pytest.raises(httpx.RemoteProtocolError):
+                await client.post(f"{url}/b", content=b"x")
+            return None
+
+    _, connections, requests = _run(script, go)  # type: ignore[misc]
+    assert connections == 1
+    assert [r.split(b" ")[1] for r in requests] == [b"/a", b"/b"]
+
+
 def test_gzip_redirects_and_conditional_headers_go_through_httpx() -> None:
     body = gzip.compress(b"<rss version='2.0'/>")
 
