@@ -222,11 +222,23 @@ def emit(
         return
     table = Table(show_lines=False)
     for column in columns:
-        table.add_column(column, overflow="fold")
+        # Words for a person reading a terminal; JSON and CSV keep the field
+        # names that scripts and spreadsheets rely on.
+        label = _HEADINGS.get(column, column.replace("_", " "))
+        table.add_column(label, overflow="fold")
     for r in rows:
         # Text, not markup: a feed title with "[/]" or "[link=…]" is just text.
         table.add_row(*(Text(_cell(r[c])) for c in columns))
     Console().print(table)
+
+
+_HEADINGS = {
+    "consecutive_failures": "failures",
+    "last_success_at": "last success",
+    "items_seen": "items",
+    "language": "lang",
+    "published_at": "published",
+}
 
 
 def csv_text(rows: list[dict[str, Any]], fields: list[str], *, bom: bool) -> str:

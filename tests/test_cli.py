@@ -81,3 +81,20 @@ def test_unknown_format_is_refused_with_exit_2(tmp_path: Path) -> None:
     code, _, err = invoke(["--config", str(config), "hits", "--format", "xml"])
     assert code == 2
     assert "xml" in err
+
+
+def test_the_feeds_table_speaks_words_and_the_csv_keeps_field_names(
+    tmp_path: Path,
+) -> None:
+    config = write_config(
+        tmp_path, feeds=[("Delfi", "https://delfi.example/rss", "LT")]
+    )
+    env = {"NORMWATCH_DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}", "COLUMNS": "200"}
+    code, table, _ = invoke(["--config", str(config), "feeds"], **env)
+    assert code == 0
+    heading = next(line for line in table.splitlines() if "name" in line)
+    assert "last success" in heading and "failures" in heading
+    assert "consecutive_failures" not in table and "Delfi" in table
+    out = invoke(["--config", str(config), "feeds", "--format", "csv"], **env)[1]
+    header = next(csv.reader(io.StringIO(out)))
+    assert {"last_success_at", "consecutive_failures", "items_seen"} <= set(header)
