@@ -456,6 +456,10 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
         "cpu_ratio": round(
             baseline["cpu_extrapolated"] / (full["cpu"] + full["workers_cpu"]), 2
         ),
+        # The machine-independent part of the wall target: where the bot's
+        # interpreter, not the network, bounds the cycle, its wall follows
+        # this share of the baseline's CPU.
+        "bot_cpu_share": round(full["cpu"] / baseline["cpu_extrapolated"], 2),
         "parse_workers": workers,
         "parse_workers_setting": args.parse_workers,
     }
@@ -517,6 +521,12 @@ def render(report: dict[str, Any]) -> str:
         f"\nfull cycle vs sequential loop: {report['speedup_wall']}x faster (wall);"
         f" {report['cpu_ratio']}x less CPU than it, workers included"
         f" (although it stores and matches nothing)"
+    )
+    lines.append(
+        f"the bot's CPU is {report['bot_cpu_share']} of the sequential loop's:"
+        f" on a machine where that loop takes more than"
+        f" {TARGET_WALL / report['bot_cpu_share']:.0f} s of CPU, the bot alone"
+        f" takes longer than the {TARGET_WALL:g} s target"
     )
     if report["parse_workers"]:
         lines.append(
