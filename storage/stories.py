@@ -201,9 +201,9 @@ def join_story(
             "minhash": minhash,
         },
     )
-    # Written past the ORM: a copy of the item this session holds would keep
-    # its old story and write it back at its next flush (the poll path loads
-    # none, but `story_for` and the CLI do).
+    # Written past the ORM: a copy of the item this session holds would still
+    # show no story, and `story_for` would then give the item another one
+    # (the poll path loads no items; `story_for` and the CLI do).
     held = session.identity_map.get(identity_key(Item, item_id))
     if held is not None:
         session.expire(held, ["story_id", "outlet", "minhash"])

@@ -285,7 +285,7 @@ def test_an_item_the_session_holds_sees_the_story_it_joined(
     sessions: sessionmaker[Session],
 ) -> None:
     """join_story writes past the ORM; a copy of the item loaded before must
-    not keep its old story (and write it back at the next flush)."""
+    not keep showing no story (nor lose the story at the next flush)."""
     from storage.stories import join_story, new_story
 
     file = Filer(sessions, Stories())
