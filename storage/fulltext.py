@@ -246,6 +246,11 @@ SQLITE_DDL = [
     *SQLITE_TRIGGERS,
     f"INSERT INTO {FTS_TABLE}({FTS_TABLE}) VALUES ('rebuild')",
 ]
+# Raises if the index and `items` disagree in any row. The one-argument form
+# (without rank = 1) does not notice a deleted item that is still indexed.
+SQLITE_INTEGRITY_CHECK = (
+    f"INSERT INTO {FTS_TABLE}({FTS_TABLE}, rank) VALUES ('integrity-check', 1)"
+)
 SQLITE_DROP = [
     f"DROP TRIGGER IF EXISTS {FTS_TABLE}_{event}"
     for event in ("insert", "delete", "update")
