@@ -64,7 +64,7 @@ class _FoldedChunks(dict[str, str]):
         return words
 
 
-_CACHE_MAX = 200_000
+_CACHE_MAX = 50_000  # cleared when full: ~7 MB at most (see bot.rules)
 INDEXED_CHARS = 50_000
 _folded = _FoldedChunks()
 

@@ -680,3 +680,17 @@ def test_a_parliament_document_counts_as_naming_its_own_state() -> None:
     assert {h.state for h in named} == {"LV"}
     # with no feed state, nothing is implied
     assert matcher.match(title=text, summary="", implied_state=True) == []
+
+
+def test_the_fold_cache_of_a_long_running_matcher_stays_bounded(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import bot.rules
+
+    monkeypatch.setattr(bot.rules, "_FOLD_CACHE_MAX", 50)
+    matcher = Matcher(make_config())
+    for n in range(40):  # 400 distinct words, ten per item
+        title = " ".join(f"w{n}x{i}" for i in range(10))
+        assert matcher.find_terms(title) == []
+        assert len(matcher._folds) <= 50 + 10
+    assert found("kasetiniai šaudmenys", matcher) == found("kasetiniai šaudmenys")

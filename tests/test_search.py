@@ -284,6 +284,16 @@ def test_index_text_is_the_folded_words_whether_cached_or_not() -> None:
         assert index_text(title, body).split() == expected  # from the cache
 
 
+def test_the_search_fold_cache_stays_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    import storage.fulltext
+    from storage.fulltext import index_text
+
+    monkeypatch.setattr(storage.fulltext, "_CACHE_MAX", 50)
+    for n in range(400):
+        assert index_text(f"Žodis{n}", "") == f"zodis{n}"
+        assert len(storage.fulltext._folded) <= 50
+
+
 def test_a_huge_summary_is_stored_and_its_start_searchable(
     archive: sessionmaker[Session],
 ) -> None:
