@@ -89,10 +89,11 @@ STATE_OF = {
 }
 
 
-def catalogue_for(feeds: int) -> Any:
+def catalogue_for(feeds: int, *, slide: bool = False) -> Any:
     from tests.fakes.farm import Catalogue
 
     return Catalogue(
+        slide=slide,
         count=feeds,
         seed="bench-poll-cycle",
         hosts=HOSTS,

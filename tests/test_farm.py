@@ -336,3 +336,17 @@ def test_feeds_parsed_in_worker_processes_are_stored_the_same(
             assert row["status"] == "ok", (feed.name, row["last_error"])
         else:
             assert str(row["last_error"]).startswith(EXPECTED_ERROR[feed.kind])
+
+
+def test_a_sliding_feed_keeps_its_size_and_its_entries_over_bumps() -> None:
+    growing, sliding = (
+        Catalogue(count=1, entries=(5, 5), bad_every=0, slide=slide).feeds[0]
+        for slide in (False, True)
+    )
+    assert len(growing.entries(4)) == 8
+    newest_first = sliding.entries(4)
+    assert len(newest_first) == 5
+    # The two oldest are gone; the rest are what version 1 held, unchanged.
+    assert newest_first[3:] == sliding.entries(1)[:2]
+    assert newest_first[:3] == growing.entries(4)[:3]
+    assert Catalogue.from_json(Catalogue(count=1, slide=True).to_json()).slide

@@ -263,6 +263,9 @@ class FarmFeed:
     seed: str
     summary_sentences: tuple[int, int]
     signal_share: float  # of entries that talk about the treaties
+    # A bump adds an entry on top; sliding, the oldest one goes, as in a real
+    # feed's window, so the document keeps its size over many bumps.
+    slide: bool = False
 
     @property
     def good(self) -> bool:
@@ -292,7 +295,8 @@ class FarmFeed:
         return self.good and self.validators != "none"
 
     def entries(self, version: int = 1) -> list[FarmEntry]:
-        """The entries of this feed's `version`, newest first; a bump adds one on top."""
+        """The entries of this feed's `version`, newest first; a bump adds one on
+        top (and, sliding, drops the oldest)."""
         rng = random.Random(f"{self.seed}:{self.n}:entries")
         news = [fit_text(t, self.charset) for t in NEWS[self.language]]
         signal = [fit_text(t, self.charset) for t in SIGNAL[self.language]]
@@ -314,6 +318,8 @@ class FarmFeed:
             guid = link if self.fmt == "rdf" else f"urn:farm:{self.n}:{i}"
             published = BASE_DATE + timedelta(hours=i, minutes=self.n % 60)
             out.append(FarmEntry(guid, link, title, summary, published))
+        if self.slide:
+            out = out[-self.n_entries :]  # the same entries as before, one more
         out.reverse()
         return out
 
@@ -445,6 +451,7 @@ class Catalogue:
     legacy_share: float = 0.6  # of XML feeds; JSON Feed is always UTF-8
     gzip_share: float = 0.25
     redirect_share: float = 0.15
+    slide: bool = False  # bumps keep each document's size (see FarmFeed.slide)
 
     def __post_init__(self) -> None:
         if not 1 <= self.hosts <= 250:
@@ -487,6 +494,7 @@ class Catalogue:
             seed=self.seed,
             summary_sentences=self.summary_sentences,
             signal_share=self.signal_share,
+            slide=self.slide,
         )
 
     def to_json(self) -> str:
