@@ -37,7 +37,7 @@ from storage.archive import (
     HitRecord,
     NewItem,
     feeds_with_items,
-    insert_many,
+    store_entries,
 )
 from storage.db import transaction
 from storage.edits import record_edits
@@ -305,8 +305,9 @@ def _store_all(rt: Runtime, ready: list[_Parsed], now: datetime) -> list[FeedRep
         fresh = [f.id for f, _, parsed in ready if f.items_seen == 0]
         stocked = feeds_with_items(session, fresh) if fresh else set()
         empty = set(fresh) - stocked
-        # Every feed's new entries in a few statements, not two per feed.
-        new = insert_many(
+        # Every feed's new entries, and its edited ones, in a few statements,
+        # not two per feed.
+        stored = store_entries(
             session,
             {f.id: p.entries for f, _, p in ready if not isinstance(p, str)},
             fetched_at=now,
@@ -327,8 +328,10 @@ def _store_all(rt: Runtime, ready: list[_Parsed], now: datetime) -> list[FeedRep
                 done.append((feed, result, parsed, 0))
                 continue
             first_fetch = feed.id in empty
+            # Entries seen before may come back edited: kept, never alerted again.
+            record_edits(session, stored.changed[feed.id], now=now)
             report = _store(
-                session, rt, feed, result, parsed, new[feed.id], now, first_fetch
+                session, rt, feed, result, parsed, stored.new[feed.id], now, first_fetch
             )
             reports.append(report)
             done.append((feed, result, None, report.new_items))
@@ -372,15 +375,6 @@ def _store(
     oldest_alertable = now - timedelta(seconds=max_age) if max_age else None
     hits = alerts = 0
     matcher = rt.matcher  # one rule set for the whole feed, even if a reload lands
-    if not first_fetch:  # a feed with no items yet has nothing to edit
-        # Entries seen before may come back edited: kept, never alerted again.
-        fresh = {item.entry.guid for item in new}
-        record_edits(
-            session,
-            feed.id,
-            [e for e in parsed.entries if e.guid not in fresh],
-            now=now,
-        )
     for item in new:
         matches = matcher.match(
             title=item.entry.title,

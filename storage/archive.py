@@ -31,6 +31,22 @@ class NewItem:
 
 
 @dataclass(frozen=True)
+class Changed:
+    """A stored item whose entry came back with another title or summary."""
+
+    id: int
+    entry: Entry
+
+
+@dataclass(frozen=True)
+class Stored:
+    """What one `store_entries` call did, per feed id."""
+
+    new: dict[int, list[NewItem]]
+    changed: dict[int, list[Changed]]
+
+
+@dataclass(frozen=True)
 class HitRecord:
     """What the matcher found, in storable form."""
 
@@ -65,6 +81,20 @@ def insert_many(
     """`insert_items` for many feeds (by id) in a few statements: the new items per feed.
 
     empty: feeds known to have no stored item yet, whose ids need no lookup."""
+    return store_entries(session, entries, fetched_at=fetched_at, empty=empty).new
+
+
+def store_entries(
+    session: Session,
+    entries: Mapping[int, Sequence[Entry]],
+    *,
+    fetched_at: datetime,
+    empty: Collection[int] = (),
+) -> Stored:
+    """Insert the entries not seen before, and tell the stored ones whose text
+    changed (their fingerprint differs) from the rest, for many feeds at once.
+
+    empty: feeds known to have no stored item yet, whose ids need no lookup."""
     unique: dict[tuple[int, str], Entry] = {}
     for feed_id, feed_entries in entries.items():
         for entry in feed_entries:  # a feed may repeat a guid within one document
@@ -72,17 +102,26 @@ def insert_many(
     # Most of a feed is already stored: ask which ids are new before inserting.
     # Both IN lists use the (feed_id, guid) index; a guid of one feed that
     # another feed also has is filtered out below.
+    # The same query tells which stored ones changed: one lookup per 200
+    # entries of the batch, not a query per feed for the edits.
     lookup = [key for key in unique if key[0] not in empty]
     known: set[tuple[int, str]] = set()
+    changed: dict[int, list[Changed]] = {feed_id: [] for feed_id in entries}
     for i in range(0, len(lookup), _CHUNK):
         chunk = lookup[i : i + _CHUNK]
         found = session.execute(
-            select(Item.feed_id, Item.guid).where(
+            select(Item.feed_id, Item.guid, Item.id, Item.fingerprint).where(
                 Item.feed_id.in_({feed_id for feed_id, _ in chunk}),
                 Item.guid.in_({guid for _, guid in chunk}),
             )
         )
-        known.update((feed_id, guid) for feed_id, guid in found)
+        for feed_id, guid, item_id, fingerprint in found:
+            current = unique.get((feed_id, guid))
+            if current is None:  # a guid of another feed in this chunk
+                continue
+            known.add((feed_id, guid))
+            if current.fingerprint != fingerprint:
+                changed[feed_id].append(Changed(item_id, current))
     rows = [
         {
             "feed_id": feed_id,
@@ -103,7 +142,7 @@ def insert_many(
     ]
     new: dict[int, list[NewItem]] = {feed_id: [] for feed_id in entries}
     if not rows:
-        return new
+        return Stored(new, changed)
     # One statement, compiled once and cached; SQLAlchemy sends the rows as
     # multi-row INSERT … ON CONFLICT DO NOTHING RETURNING batches ("insert
     # many values"): only rows really inserted come back (another instance may
@@ -113,7 +152,7 @@ def insert_many(
     )
     for row_id, feed_id, guid in session.connection().execute(stmt, rows):
         new[feed_id].append(NewItem(row_id, unique[(feed_id, guid)]))
-    return new
+    return Stored(new, changed)
 
 
 def feeds_with_items(session: Session, feed_ids: Sequence[int]) -> set[int]:

@@ -13,30 +13,27 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from feeds.entry import Entry
+from storage.archive import Changed
 from storage.fulltext import index_text
 from storage.models import Item, ItemEdit
 
 _CHUNK = 200
 
 
-def record_edits(
-    session: Session, feed_id: int, entries: Sequence[Entry], *, now: datetime
-) -> int:
-    """Store the changes among entries this feed already had; return how many."""
-    by_guid = {e.guid: e for e in entries}
-    guids = list(by_guid)
-    edits = 0
-    for i in range(0, len(guids), _CHUNK):
+def record_edits(session: Session, changed: Sequence[Changed], *, now: datetime) -> int:
+    """Keep each changed item's old and new text and give it the new; return
+    how many. `changed` comes from `storage.archive.store_entries`, which
+    found them by their fingerprints."""
+    by_id = {c.id: c.entry for c in changed}
+    ids = list(by_id)
+    for i in range(0, len(ids), _CHUNK):
         stored = session.execute(
-            select(
-                Item.id, Item.guid, Item.fingerprint, Item.title, Item.summary
-            ).where(Item.feed_id == feed_id, Item.guid.in_(guids[i : i + _CHUNK]))
+            select(Item.id, Item.title, Item.summary).where(
+                Item.id.in_(ids[i : i + _CHUNK])
+            )
         ).all()
-        for item_id, guid, fingerprint, title, summary in stored:
-            entry = by_guid[guid]
-            if entry.fingerprint == fingerprint:
-                continue
+        for item_id, title, summary in stored:
+            entry = by_id[item_id]
             session.add(
                 ItemEdit(
                     item_id=item_id,
@@ -57,5 +54,4 @@ def record_edits(
                     search_text=index_text(entry.title, entry.summary),
                 )
             )
-            edits += 1
-    return edits
+    return len(ids)

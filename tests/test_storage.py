@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -31,7 +32,7 @@ from storage.feedstate import (
     record_unchanged,
     sync_feeds,
 )
-from storage.models import Feed, Hit, Outbox
+from storage.models import Feed, Hit, Item, Outbox
 from storage.outbox import claim_next, due, mark_failed, mark_sent
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
@@ -400,3 +401,38 @@ def test_sqlite_memory_stays_bounded_across_insert_batches_of_every_size(
     # Statements ~1.7x the rows hold ~1.7x as much; with a cache of 128 this
     # measured 5.1x (7.9 MB -> 40.8 MB), with 32 1.8x.
     assert many < few * 2.5, (few, many)
+
+
+def test_stored_entries_that_come_back_with_other_text_are_told_apart(
+    sessions: sessionmaker[Session], feed_id: int
+) -> None:
+    from storage.archive import store_entries
+    from storage.edits import record_edits
+    from storage.models import ItemEdit
+
+    with transaction(sessions) as s:
+        sync_feeds(s, [FeedSpec("https://b.example/rss", "B", "news", "LV", "lv")], NOW)
+        other = s.scalars(select(Feed.id).where(Feed.name == "B")).one()
+        first = store_entries(
+            s,
+            {feed_id: [entry("a"), entry("b")], other: [entry("a")]},
+            fetched_at=NOW,
+        )
+    assert first.changed == {feed_id: [], other: []}
+    edited = replace(entry("b", title="corrected"), fingerprint="f-b-2")
+    with transaction(sessions) as s:
+        again = store_entries(
+            s,
+            {feed_id: [entry("a"), edited, entry("c")], other: [entry("a")]},
+            fetched_at=NOW,
+        )
+        assert [n.entry.guid for n in again.new[feed_id]] == ["c"]
+        assert again.new[other] == [] and again.changed[other] == []
+        [change] = again.changed[feed_id]
+        assert change.entry is edited
+        assert record_edits(s, again.changed[feed_id], now=NOW) == 1
+    with sessions() as s:
+        item = s.get(Item, change.id)
+        assert item is not None and item.title == "corrected" and item.guid == "b"
+        [edit] = s.scalars(select(ItemEdit)).all()
+        assert (edit.old_title, edit.new_title) == ("t", "corrected")
