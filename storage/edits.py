@@ -26,6 +26,7 @@ def record_edits(session: Session, changed: Sequence[Changed], *, now: datetime)
     found them by their fingerprints."""
     by_id = {c.id: c.entry for c in changed}
     ids = list(by_id)
+    edits = 0  # an item pruned meanwhile has nothing left to edit
     for i in range(0, len(ids), _CHUNK):
         stored = session.execute(
             select(Item.id, Item.title, Item.summary).where(
@@ -54,4 +55,5 @@ def record_edits(session: Session, changed: Sequence[Changed], *, now: datetime)
                     search_text=index_text(entry.title, entry.summary),
                 )
             )
-    return len(ids)
+            edits += 1
+    return edits
