@@ -68,20 +68,9 @@ def insert_items(
     session: Session, feed_id: int, entries: Sequence[Entry], *, fetched_at: datetime
 ) -> list[NewItem]:
     """Store entries not seen before for this feed; return only the new ones."""
-    return insert_many(session, {feed_id: entries}, fetched_at=fetched_at)[feed_id]
-
-
-def insert_many(
-    session: Session,
-    entries: Mapping[int, Sequence[Entry]],
-    *,
-    fetched_at: datetime,
-    empty: Collection[int] = (),
-) -> dict[int, list[NewItem]]:
-    """`insert_items` for many feeds (by id) in a few statements: the new items per feed.
-
-    empty: feeds known to have no stored item yet, whose ids need no lookup."""
-    return store_entries(session, entries, fetched_at=fetched_at, empty=empty).new
+    return store_entries(session, {feed_id: entries}, fetched_at=fetched_at).new[
+        feed_id
+    ]
 
 
 def store_entries(
@@ -99,11 +88,11 @@ def store_entries(
     for feed_id, feed_entries in entries.items():
         for entry in feed_entries:  # a feed may repeat a guid within one document
             unique.setdefault((feed_id, entry.guid), entry)
-    # Most of a feed is already stored: ask which ids are new before inserting.
-    # Both IN lists use the (feed_id, guid) index; a guid of one feed that
-    # another feed also has is filtered out below.
-    # The same query tells which stored ones changed: one lookup per 200
-    # entries of the batch, not a query per feed for the edits.
+    # Most of a feed is already stored: ask which ids are new before inserting,
+    # and with their fingerprints which stored ones changed (one lookup per
+    # 200 entries of the batch, not a query per feed for the edits). Both IN
+    # lists use the (feed_id, guid) index; a guid of one feed that another
+    # feed also has is filtered out below.
     lookup = [key for key in unique if key[0] not in empty]
     known: set[tuple[int, str]] = set()
     changed: dict[int, list[Changed]] = {feed_id: [] for feed_id in entries}
