@@ -24,7 +24,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from bench.poll_cycle import _peak_mb, _rss_mb, catalogue_for, write_config
+from bench.poll_cycle import catalogue_for, peak_mb, rss_mb, write_config
 
 
 def run(feeds: int, cycles: int, latency: float, parse_workers: str) -> list[float]:
@@ -67,7 +67,7 @@ def run(feeds: int, cycles: int, latency: float, parse_workers: str) -> list[flo
             with rt.sessions() as session:
                 items = session.scalar(select(func.count()).select_from(Item))
             failed = sum(r.status != "ok" for r in reports)
-            sizes.append(_rss_mb())
+            sizes.append(rss_mb())
             print(
                 f"{cycle:>5} {wall:>7.2f} {cpu:>6.2f} {sizes[-1]:>7.0f} {items:>7}"
                 + (f"  ({failed} feeds not ok)" if failed else "")
@@ -75,7 +75,7 @@ def run(feeds: int, cycles: int, latency: float, parse_workers: str) -> list[flo
         rt.close()
     print(
         f"after {cycles} cycles: {sizes[-1]:.0f} MB, {sizes[-1] - sizes[0]:+.0f} MB"
-        f" over the first cycle's {sizes[0]:.0f} MB (peak {_peak_mb():.0f} MB)"
+        f" over the first cycle's {sizes[0]:.0f} MB (peak {peak_mb():.0f} MB)"
     )
     return sizes
 

@@ -151,7 +151,7 @@ def write_config(
 # -- measuring, in a child process per phase -----------------------------------
 
 
-def _rss_mb(field: str = "VmRSS", pid: int | str = "self") -> float:
+def rss_mb(field: str = "VmRSS", pid: int | str = "self") -> float:
     """The resident set size right now (VmHWM: its peak so far)."""
     try:
         with open(f"/proc/{pid}/status", encoding="ascii") as status:
@@ -176,13 +176,13 @@ def _measure_worker_peaks() -> None:
     close = ParseWorker.close
 
     async def measured(self: ParseWorker, *, kill: bool = False) -> None:
-        WORKER_PEAKS.append(_rss_mb("VmHWM", self.pid))  # all its jobs are done
+        WORKER_PEAKS.append(rss_mb("VmHWM", self.pid))  # all its jobs are done
         await close(self, kill=kill)
 
     ParseWorker.close = measured  # type: ignore[method-assign]
 
 
-def _peak_mb() -> float:
+def peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KB on Linux
 
 
@@ -197,7 +197,7 @@ class _Meter:
 
     def __enter__(self) -> _Meter:
         gc.collect()
-        self.rss_before = _rss_mb()
+        self.rss_before = rss_mb()
         self.workers_seen = len(WORKER_PEAKS)
         self.workers_cpu = _children_cpu()
         self.cpu = time.process_time()
@@ -208,7 +208,7 @@ class _Meter:
         self.wall = time.perf_counter() - self.wall
         self.cpu = time.process_time() - self.cpu
         self.workers_cpu = _children_cpu() - self.workers_cpu
-        self.peak = _peak_mb()
+        self.peak = peak_mb()
         self.workers_peak = max(WORKER_PEAKS[self.workers_seen :], default=0.0)
 
     def as_dict(self) -> dict[str, float]:
